@@ -1,0 +1,381 @@
+"""The engine: a mesa.Model that owns the clock, the seed and the day loop.
+
+One model instance runs one arm (the no-programme baseline, or the programme)
+of one replication. Customers are rows of arrays (``sim.customers``); the
+programme is a list of mechanics (``sim.mechanics``) that the loop calls
+through hooks, in the order written down in ``step``. All randomness is
+counter-based (``sim.random``), so arms share common random numbers and runs
+do not depend on the backend.
+"""
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from sim.calendar import Calendar
+from sim.customers import MONTH_RING, NEVER, Customers
+from sim.ledger import BASE, Ledger
+from sim.mechanics import MECHANICS
+from sim.mechanics.base import Orders
+from sim.random import Streams
+
+MONTHLY_SERIES = (
+    "orders", "first_orders", "repeat_orders", "buyers", "revenue", "discounts", "rewards_face",
+    "net_revenue", "new_customers", "active_end", "alive_end", "loyal_end", "retained_end",
+    "new_active_end",
+)
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The seed of replication r: independent streams via SeedSequence, the same on any backend."""
+    return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1, np.uint64)[0])
+
+
+class LoyaltyModel(mesa.Model):
+    """One arm of one replication.
+
+    ``programme`` is the programme block of the scenario (None for the baseline).
+    ``customers`` is the launch-day customer base (a copy is taken), or None to
+    build it; ``first_day`` < 0 simulates the history of a mature base.
+    """
+
+    def __init__(self, scenario, seed: int, programme=None, customers: Customers | None = None,
+                 first_day: int = 0, last_day: int | None = None):
+        super().__init__(seed=seed)
+        self.scenario = scenario
+        cfg = scenario.cfg
+        self.seed_value = seed
+        self.streams = Streams(seed)
+        self.day = first_day
+        self.last_day = cfg.horizon_days if last_day is None else last_day
+        self.calendar = Calendar(cfg.start_date, min(first_day, 0), cfg.horizon_days)
+        self.n_months = self.calendar.n_months
+        self.ledger = Ledger(self.n_months)
+        self.ledger.month = self.calendar.month_of(max(first_day, 0)) if first_day >= 0 else -1
+        self.margin = cfg.economics.gross_margin
+        self.window = cfg.metrics.activity_window_days
+        self.loyal_k = cfg.metrics.loyal_min_orders
+        self.monthly = {k: np.zeros(self.n_months) for k in MONTHLY_SERIES}
+        self._dirty: list[np.ndarray] = []
+        self._arrivals_today: list[np.ndarray] = []
+        self._organic_count = 0
+        self.fixed_cost = cfg.economics.programme_fixed_cost_per_month
+        if customers is None:
+            self.customers = self._build_base()
+        else:
+            self.customers = customers.copy()
+        c = self.customers
+        self.has_pareto = bool((c.mu[: c.n] > 0).any()) or any(
+            s.purchase.model == "paretonbd" for s in cfg.customers.segments)
+        self.acquisition_rate = cfg.customers.acquisition.per_day
+        self.acquisition_cost = cfg.customers.acquisition.cost_per_customer
+        self.mechanics = []
+        if programme is not None:
+            for name, cls in MECHANICS.items():
+                block = programme.get(name)
+                if block is not None and block.get("enabled", True):
+                    self.mechanics.append(cls(block, self))
+        if self.mechanics and first_day <= 0 <= self.last_day:
+            self._programme_launch_costs()
+        self._month_slot = self.calendar.month_of(self.day) % MONTH_RING
+        if c.ring_month is None:
+            c.ring_month = self.calendar.month_of(self.day)
+        if self.mechanics:
+            self.effects_changed(np.arange(c.n))
+            self._refresh_effects()
+
+    # ------------------------------------------------------------------ population
+    def _capacity(self, initial):
+        cfg = self.scenario.cfg
+        expected = cfg.customers.acquisition.per_day * cfg.horizon_days
+        return int(initial + expected + 8 * math.sqrt(expected + 1) + 64)
+
+    def _build_base(self) -> Customers:
+        cfg = self.scenario.cfg.customers
+        n = cfg.initial
+        c = Customers(self._capacity(n))
+        uids = np.arange(n, dtype=np.uint64)
+        if cfg.start == "fresh" or cfg.history_days == 0:
+            born = np.zeros(n, dtype=np.int32)
+        else:
+            # A mature base acquired at a steady rate over the history (day -H .. -1).
+            born = (-cfg.history_days + (np.arange(n) * cfg.history_days) // n).astype(np.int32)
+        idx = c.add(uids, born, self.scenario, self.streams)
+        # Responsiveness is normalised on the launch base so its mean is 1
+        # (each default effect size then holds for the average customer).
+        self._resp_ps = float(c.price_sensitivity[idx].mean())
+        self._resp_lam = float(c.lam[idx].mean())
+        c.set_responsiveness(idx, self._resp_ps, self._resp_lam)
+        c.resp_norm = float(c.responsiveness[idx].mean()) or 1.0
+        c.resp_ps, c.resp_lam = self._resp_ps, self._resp_lam
+        c.responsiveness[idx] /= c.resp_norm
+        return c
+
+    def _new_customers(self, uids, segment_of=None) -> np.ndarray:
+        c = self.customers
+        old_cap = c.capacity
+        idx = c.add(uids, self.day, self.scenario, self.streams, segment_of=segment_of)
+        c.set_responsiveness(idx, c.resp_ps, c.resp_lam)
+        c.responsiveness[idx] /= c.resp_norm
+        if c.capacity != old_cap:
+            for m in self.mechanics:
+                m.grow(c.capacity)
+        return idx
+
+    def mechanic(self, name):
+        """The running mechanic of that name, or None (for interactions between mechanics)."""
+        for m in self.mechanics:
+            if m.name == name:
+                return m
+        return None
+
+    def add_arrivals(self, idx):
+        """Queue customers who make their first order today (mechanics use this for referred friends)."""
+        self._arrivals_today.append(idx)
+
+    # ------------------------------------------------------------------ effects
+    def effects_changed(self, idx):
+        self._dirty.append(np.asarray(idx))
+
+    def _refresh_effects(self):
+        if not self._dirty:
+            return
+        idx = np.unique(np.concatenate(self._dirty)) if len(self._dirty) > 1 else self._dirty[0]
+        self._dirty = []
+        c = self.customers
+        inten = np.ones(len(idx), dtype=np.float32)
+        basket = np.ones(len(idx), dtype=np.float32)
+        drop = np.ones(len(idx), dtype=np.float32)
+        for m in self.mechanics:
+            if m.intensity is not None:
+                inten *= m.intensity[idx]
+            if m.basket is not None:
+                basket *= m.basket[idx]
+            if m.dropout is not None:
+                drop *= m.dropout[idx]
+        c.intensity_mult[idx] = inten
+        c.basket_mult[idx] = basket
+        c.dropout_mult[idx] = drop
+        alive = c.alive[idx]
+        c.rate[idx] = c.lam[idx] * inten * alive
+        c.hazard[idx] = c.mu[idx] * drop * alive
+
+    # ------------------------------------------------------------------ the day loop
+    def step(self):
+        """One day, in this order:
+
+        1. arrivals: customers acquired today (scheduled history, paid acquisition,
+           referred friends) join and will make their first order today;
+        2. mechanics start the day: calendar events, temporary effects begin or end;
+        3. effects: changed factors are folded into purchase rates and hazards;
+        4. dropout hazard (Pareto/NBD customers) advances; who leaves today, and when;
+        5. purchase clocks advance by today's intensity;
+        6. orders: first orders and everyone whose clock has run out buy, priced by the
+           mechanics (discounts, then rewards), booked in the ledger, recorded, then
+           rewarded (points, tiers); BG/NBD customers may drop out after a repeat order;
+        7. mechanics end the day (expiry, queues, sends);
+        8. month end: mechanics evaluate, the month's metrics are recorded.
+        """
+        day = self.day
+        c = self.customers
+        month = self.calendar.month_of(day)
+        self.ledger.month = month if day >= 0 else -1
+        if month != c.ring_month:  # a new month: its bucket starts empty
+            c.advance_ring(month)
+        self._month_slot = month % MONTH_RING
+        if self.mechanics and self.fixed_cost and day >= 0 and (day == 0 or self.calendar.month_of(day - 1) != month):
+            # the programme's running cost for the month, pro rata where the horizon covers part of it
+            self.ledger.book("programme", "fixed_running", self.fixed_cost * self.calendar.month_share(month), "cost")
+
+        # 1. arrivals
+        arrivals = self._arrivals(day)
+        # 2. mechanics start the day
+        for m in self.mechanics:
+            m.start_day(day)
+        # 3. effects
+        self._refresh_effects()
+        # 4. dropout hazard (Pareto/NBD)
+        n = c.n
+        dying = None
+        if self.has_pareto:
+            life = c.dropout_budget[:n]
+            life -= c.hazard[:n]
+            dying = np.flatnonzero((life <= 0) & c.alive[:n])
+        # 5. purchase clocks
+        scale = 1.0
+        for m in self.mechanics:
+            s = m.day_intensity(day)
+            if s is not None:
+                scale *= s
+        gap = c.purchase_budget[:n]
+        if scale == 1.0:
+            gap -= c.rate[:n]
+        else:
+            gap -= c.rate[:n] * np.float32(scale)
+        if dying is not None and dying.size:
+            # the customer left part-way through the day: undo the exposure after that moment
+            frac_alive = 1.0 + c.dropout_budget[dying] / c.hazard[dying]
+            gap[dying] += c.rate[dying] * scale * (1.0 - frac_alive)
+        # 6. orders
+        self._orders(day, arrivals)
+        if dying is not None and dying.size:
+            self._drop_out(dying)
+        # 7. end of day
+        for m in self.mechanics:
+            m.end_day(day)
+        # 8. month end
+        if day >= 0 and self.calendar.is_month_end(day):
+            month = self.calendar.month_of(day)
+            for m in self.mechanics:
+                m.end_month(month, day)
+            self._record_month(month, day)
+        self.day += 1
+
+    def _arrivals(self, day):
+        c = self.customers
+        parts = []
+        if day <= 0:
+            # the launch base's own first orders (history, or a fresh cohort on day 0)
+            lo = np.searchsorted(c.born_day[: c.n], day, side="left")
+            hi = np.searchsorted(c.born_day[: c.n], day, side="right")
+            if hi > lo and not c.present[lo]:
+                parts.append(np.arange(lo, hi))
+        if day >= 0 and self.acquisition_rate > 0 and day < self.scenario.cfg.horizon_days:
+            k = self.streams["acquisition"].poisson_scalar(self.acquisition_rate, day)
+            if k:
+                start = self._organic_uid_start() + self._organic_count
+                uids = np.arange(start, start + k, dtype=np.uint64)
+                self._organic_count += k
+                parts.append(self._new_customers(uids))
+                self.ledger.book(BASE, "acquisition", k * self.acquisition_cost, "cost")
+        parts += self._arrivals_today
+        self._arrivals_today = []
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        c.present[idx] = True
+        c.alive[idx] = True
+        if day >= 0:
+            self.monthly["new_customers"][self.calendar.month_of(day)] += len(idx) if day > 0 else 0
+        for m in self.mechanics:
+            m.on_arrivals(idx)
+        self.effects_changed(idx)
+        return idx
+
+    def _organic_uid_start(self):
+        return self.scenario.cfg.customers.initial
+
+    def _orders(self, day, arrivals):
+        c = self.customers
+        n = c.n
+        first = arrivals
+        buyers = np.flatnonzero(c.purchase_budget[:n] <= 0)
+        if first.size and buyers.size:
+            buyers = np.setdiff1d(buyers, first, assume_unique=True)
+        while first.size or buyers.size:
+            placed = self._place(day, buyers, first)
+            first = np.empty(0, dtype=np.int64)
+            # a customer whose clock ran past the next budget too buys again today
+            # (only today's buyers can: everyone else's clock is still short of it)
+            buyers = placed[(c.purchase_budget[placed] <= 0) & c.alive[placed]]
+
+    def _place(self, day, repeat_idx, first_idx):
+        c = self.customers
+        idx = np.concatenate([first_idx, repeat_idx]) if first_idx.size else repeat_idx
+        if idx.size == 0:
+            return idx
+        is_first = np.zeros(idx.size, dtype=bool)
+        is_first[: first_idx.size] = True
+        uid = c.uid[idx]
+        k = c.orders[idx]
+        # Basket: Gamma(p, nu) for the customer's k-th order (Gamma-Gamma), times programme effects.
+        gross = self.streams["basket"].gamma(c.spend_shape[idx], uid, k) / c.spend_rate[idx]
+        if self.mechanics:
+            gross *= c.basket_mult[idx]
+        orders = Orders(idx, day, gross, is_first, uid)
+        for m in self.mechanics:
+            m.price_orders(orders)
+        # ledger: sales at list price and the cost of goods sold
+        revenue = float(gross.sum())
+        self.ledger.book(BASE, "sales", revenue, "revenue")
+        self.ledger.book(BASE, "cost_of_goods", revenue * (1.0 - self.margin), "cost")
+        # record the orders on the customers
+        c.orders[idx] += 1
+        c.last_order_day[idx] = day
+        slot = self._month_slot
+        c.month_orders[slot, idx] += 1
+        c.month_spend[slot, idx] += gross.astype(np.float32)
+        if day >= 0:
+            c.horizon_orders[idx] += 1
+            c.horizon_spend[idx] += gross.astype(np.float32)
+            mo = self.calendar.month_of(day)
+            s = self.monthly
+            s["orders"][mo] += idx.size
+            s["first_orders"][mo] += first_idx.size
+            s["repeat_orders"][mo] += idx.size - first_idx.size
+            s["revenue"][mo] += revenue
+            s["discounts"][mo] += float(orders.discount.sum())
+            s["rewards_face"][mo] += float(orders.reward.sum())
+            s["net_revenue"][mo] += float(orders.paid.sum())
+        # the wait until the next order: Exp(1) in intensity time, keyed by order number;
+        # the first order starts the clock
+        wait = self.streams["purchase"].exponential(uid, k + 1)
+        c.purchase_budget[idx] = np.where(is_first, wait, c.purchase_budget[idx] + wait)
+        for m in self.mechanics:
+            m.after_orders(orders)
+        # BG/NBD: after each repeat order the customer may drop out (not after the first)
+        rep = idx[~is_first]
+        rep = rep[c.p_drop[rep] > 0]
+        if rep.size:
+            p = np.minimum(c.p_drop[rep].astype(np.float64) * c.dropout_mult[rep], 1.0)
+            with np.errstate(divide="ignore"):
+                c.dropout_budget[rep] += np.log1p(-p)
+            gone = rep[c.dropout_budget[rep] <= 0]
+            if gone.size:
+                self._drop_out(gone)
+        return idx
+
+    def _drop_out(self, idx):
+        c = self.customers
+        c.alive[idx] = False
+        c.rate[idx] = 0.0
+        c.hazard[idx] = 0.0
+        c.dropout_budget[idx] = np.inf
+        for m in self.mechanics:
+            m.on_dropouts(idx)
+
+    def _record_month(self, month, day):
+        c = self.customers
+        n = c.n
+        s = self.monthly
+        present = c.present[:n]
+        active = present & (c.last_order_day[:n] > day - self.window)
+        s["active_end"][month] = active.sum()
+        s["alive_end"][month] = c.alive[:n].sum()
+        s["loyal_end"][month] = (active & (c.trailing_orders() >= self.loyal_k)).sum()
+        s["retained_end"][month] = (active & c.active_at_launch[:n]).sum()
+        s["new_active_end"][month] = (active & (c.born_day[:n] > 0)).sum()
+        s["buyers"][month] = (c.month_orders[self._month_slot, :n] > 0).sum()
+
+    # ------------------------------------------------------------------ driving
+    def _programme_launch_costs(self):
+        eco = self.scenario.cfg.economics
+        month0 = self.calendar.month_of(0)
+        self.ledger.month = month0
+        self.ledger.book("programme", "setup", eco.programme_setup_cost, "cost")
+        self.ledger.open_line("programme", "fixed_running", "cost")
+
+    def mark_launch(self):
+        """Mark who counts as a customer at launch (bought within the activity window)."""
+        c = self.customers
+        n = c.n
+        recent = c.present[:n] & (c.last_order_day[:n] > -self.window)
+        c.active_at_launch[:n] = recent | (c.born_day[:n] == 0)
+        c.alive_at_launch[:n] = c.alive[:n] | (c.born_day[:n] == 0)
+
+    def run(self):
+        while self.day < self.last_day:
+            self.step()
+        return self

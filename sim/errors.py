@@ -1,0 +1,25 @@
+"""Errors a user can cause. The CLI turns them into one clear line and exit code 2."""
+
+
+class UserError(Exception):
+    """A problem with the user's input: a scenario, a data file, a command-line value.
+
+    The message must name the file, the field and what is allowed.
+    """
+
+    exit_code = 2
+
+
+class ScenarioError(UserError):
+    """A scenario file that does not validate."""
+
+    def __init__(self, file, field, problem):
+        self.file = str(file) if file is not None else "<scenario>"
+        self.field = field
+        self.problem = problem
+        where = f"{self.file}: {field}" if field else self.file
+        super().__init__(f"{where}: {problem}")
+
+
+class DataError(UserError):
+    """A missing or malformed data file (transaction log, KPI targets)."""

@@ -1,0 +1,72 @@
+"""The ledger: every money flow booked per day into its month, per line and per mechanic.
+
+Kinds of line:
+  revenue  gross sales at list price (the customer-facing value of goods)
+  income   other money in (subscription fees, breakage released, ...)
+  cost     money out or value given away (cost of goods, discounts, rewards at
+           their cost to the business, delivery given free, bonuses, campaigns,
+           service, fixed running cost, acquisition, change in points liability)
+
+profit = revenue + income - costs, and nothing else: every number a report shows
+comes out of these lines, which is why the ledger is tested to balance.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+BASE = "base"  # lines that exist without any programme (cost of goods, acquisition)
+KINDS = ("revenue", "income", "cost")
+
+
+class Ledger:
+    def __init__(self, n_months: int):
+        self.n_months = n_months
+        self.lines: dict[tuple[str, str], np.ndarray] = {}
+        self.kinds: dict[tuple[str, str], str] = {}
+        self.month = 0
+
+    def open_line(self, mechanic: str, line: str, kind: str):
+        key = (mechanic, line)
+        if key not in self.lines:
+            if kind not in KINDS:
+                raise ValueError(kind)
+            self.lines[key] = np.zeros(self.n_months)
+            self.kinds[key] = kind
+        return key
+
+    def book(self, mechanic: str, line: str, amount: float, kind: str = "cost"):
+        """Add an amount to this month's line (money units, float64)."""
+        key = (mechanic, line)
+        arr = self.lines.get(key)
+        if arr is None:
+            self.open_line(mechanic, line, kind)
+            arr = self.lines[key]
+        if 0 <= self.month < self.n_months:
+            arr[self.month] += float(amount)
+
+    # ------------------------------------------------------------------ reading
+    def total(self, kind=None, mechanic=None, exclude_base=False) -> np.ndarray:
+        out = np.zeros(self.n_months)
+        for key, arr in self.lines.items():
+            if kind is not None and self.kinds[key] != kind:
+                continue
+            if mechanic is not None and key[0] != mechanic:
+                continue
+            if exclude_base and key[0] == BASE:
+                continue
+            out += arr
+        return out
+
+    def profit(self) -> np.ndarray:
+        return self.total("revenue") + self.total("income") - self.total("cost")
+
+    def programme_cost(self) -> np.ndarray:
+        """Costs the programme adds: every cost line of a mechanic (not the base)."""
+        return self.total("cost", exclude_base=True)
+
+    def programme_income(self) -> np.ndarray:
+        return self.total("income", exclude_base=True)
+
+    def as_columns(self) -> dict[str, np.ndarray]:
+        """One column per line, named kind:mechanic.line (for the monthly series)."""
+        return {f"{self.kinds[k]}:{k[0]}.{k[1]}": v for k, v in sorted(self.lines.items())}

@@ -1,0 +1,146 @@
+"""Metrics, defined once (DESIGN.md), per arm and per month; lifts with confidence intervals.
+
+"Customer" for retention counts observable activity: ordered within the
+activity window (default 365 days), the way a CRM measures it. The latent
+alive state is reported beside it as survival.
+
+* retention_rate (CRR) = (E - N) / S: S customers active at launch, E active at
+  the end, N of those acquired during the horizon (so E - N is the launch base
+  still active). churn_rate = 1 - CRR.
+* latent_survival: share of customers alive at launch still alive at the end.
+* average_check: gross revenue per order; average_check_net: what customers
+  paid (after discounts and rewards) per order.
+* purchase_frequency: orders per active customer per year (orders over the
+  horizon / mean month-end active customers, per 365 days).
+* repeat_purchase_rate: of customers who ordered during the horizon, the share
+  who ordered at least twice.
+* loyal_share: share of active customers with at least k orders in the
+  trailing twelve months, at the end.
+* lifetime_value: profit over the horizon, discounted monthly at the scenario's
+  annual rate, per customer in the base (at launch plus acquired).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+# Headline metrics, in the order reports show them; the JSON contract lists these.
+HEADLINE = (
+    "retention_rate", "churn_rate", "latent_survival", "average_check", "average_check_net",
+    "purchase_frequency", "repeat_purchase_rate", "loyal_share", "orders", "revenue",
+    "gross_profit", "programme_cost", "programme_income", "profit", "active_customers_end",
+    "lifetime_value",
+)
+
+
+def arm_metrics(model) -> dict:
+    """Headline figures of one finished arm (one replication)."""
+    cfg = model.scenario.cfg
+    c = model.customers
+    n = c.n
+    s = model.monthly
+    led = model.ledger
+    orders = float(s["orders"].sum())
+    revenue = float(s["revenue"].sum())
+    S = int(c.active_at_launch[:n].sum())
+    E = float(s["active_end"][-1])
+    N = float(s["new_active_end"][-1])
+    retention = (E - N) / S if S else float("nan")
+    alive0 = c.alive_at_launch[:n]
+    survival = float((c.alive[:n] & alive0).sum() / max(alive0.sum(), 1))
+    years = cfg.horizon_days / 365.0
+    mean_active = float(s["active_end"].mean()) if len(s["active_end"]) else 0.0
+    buyers = c.horizon_orders[:n]
+    ordered = int((buyers >= 1).sum())
+    cogs = float(led.total("cost", mechanic="base").sum() - _line(led, "base", "acquisition").sum())
+    profit_m = led.profit()
+    rate_m = (1.0 + cfg.economics.discount_rate) ** (1.0 / 12.0) - 1.0
+    disc = (1.0 + rate_m) ** -np.arange(1, len(profit_m) + 1)
+    base_size = S + float(s["new_customers"].sum())
+    out = {
+        "retention_rate": retention,
+        "churn_rate": 1.0 - retention,
+        "latent_survival": survival,
+        "average_check": revenue / orders if orders else float("nan"),
+        "average_check_net": float(s["net_revenue"].sum()) / orders if orders else float("nan"),
+        "purchase_frequency": orders / mean_active / years if mean_active else float("nan"),
+        "repeat_purchase_rate": float((buyers >= 2).sum() / ordered) if ordered else float("nan"),
+        "loyal_share": float(s["loyal_end"][-1] / E) if E else float("nan"),
+        "orders": orders,
+        "revenue": revenue,
+        "gross_profit": revenue - cogs,
+        "programme_cost": float(led.programme_cost().sum()),
+        "programme_income": float(led.programme_income().sum()),
+        "profit": float(profit_m.sum()),
+        "active_customers_end": E,
+        "lifetime_value": float((profit_m * disc).sum() / base_size) if base_size else float("nan"),
+    }
+    return out
+
+
+def _line(ledger, mechanic, line):
+    return ledger.lines.get((mechanic, line), np.zeros(ledger.n_months))
+
+
+def monthly_frame(model, arm: str, replication: int):
+    """The monthly series of one arm as a pandas DataFrame (one row per month)."""
+    import pandas as pd
+    cal = model.calendar
+    months = model.n_months
+    data = {"arm": [arm] * months, "replication": [replication] * months,
+            "month": np.arange(1, months + 1), "calendar_month": [cal.month_label(m) for m in range(months)]}
+    data.update({k: v for k, v in model.monthly.items()})
+    data.update(model.ledger.as_columns())
+    data["programme_cost"] = model.ledger.programme_cost()
+    data["profit"] = model.ledger.profit()
+    for m in model.mechanics:
+        for k, v in m.series().items():
+            data[f"{m.name}.{k}"] = v
+    return pd.DataFrame(data)
+
+
+# --------------------------------------------------------------------------- intervals
+
+def interval(values, level=0.95) -> dict:
+    """Mean and a Student-t confidence interval over replications (None where undefined)."""
+    x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=float)
+    if x.size == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None}
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"mean": mean, "ci_low": None, "ci_high": None}
+    se = float(x.std(ddof=1) / math.sqrt(x.size))
+    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
+    return {"mean": mean, "ci_low": mean - h, "ci_high": mean + h}
+
+
+def paired_lift(base: list[float], prog: list[float]) -> dict:
+    """Programme minus baseline, paired replication by replication (common random numbers)."""
+    b = np.asarray(base, dtype=float)
+    p = np.asarray(prog, dtype=float)
+    diff = p - b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(b != 0, diff / np.abs(b), np.where(diff == 0, 0.0, np.nan))
+    return {"absolute": interval(diff.tolist()), "relative": interval(rel.tolist())}
+
+
+def prob_greater(a: list[float], b: list[float]) -> float | None:
+    """P(strategy a beats b) on expected incremental profit: paired normal approximation."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if d.size == 0:
+        return None
+    if d.size < 2 or d.std(ddof=1) == 0:
+        return float(d.mean() > 0) if d.mean() != 0 else 0.5
+    z = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
+    return float(stats.t.cdf(z, d.size - 1))
+
+
+def payback_month(monthly_incremental: np.ndarray) -> int | None:
+    """First month (1-based) from which the cumulative incremental profit stays >= 0."""
+    cum = np.cumsum(monthly_incremental)
+    if cum.size == 0 or cum[-1] < 0:
+        return None
+    neg = np.flatnonzero(cum < 0)
+    return int(neg[-1] + 2) if neg.size else 1

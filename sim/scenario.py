@@ -1,0 +1,331 @@
+"""Scenario files: load safely, resolve includes and overrides, validate, fill defaults.
+
+A scenario is a YAML mapping. Every field, its default and the source of that
+default is declared below (and in each mechanic's own ``SCHEMA``), so
+``loyalsim validate FILE --explain`` can print the whole contract.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from sim.errors import ScenarioError
+from sim.schema import (Bool, Choice, Date, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str)
+
+TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
+
+
+def beta_trait(a, b, doc):
+    return Section(doc=doc, fields={"a": Pos(a, "Beta shape a"), "b": Pos(b, "Beta shape b")})
+
+
+# Baseline behaviour: the "buy till you die" family (DESIGN.md). Defaults are the
+# published CDNOW fits (Fader, Hardie & Lee 2005, Marketing Science 24(2)), so a
+# scenario that says nothing about purchasing behaves like a real customer base.
+PURCHASE = Section(doc="purchase and dropout process", fields={
+    "model": Choice(("bgnbd", "paretonbd"), "bgnbd",
+                    "bgnbd: dropout after each repeat order with p ~ Beta(a, b); paretonbd: exponential lifetime, mu ~ Gamma(s, beta)"),
+    "r": Pos(0.243, "purchase rate heterogeneity: lambda ~ Gamma(r, alpha) per time unit (CDNOW BG/NBD fit)"),
+    "alpha": Pos(4.414, "Gamma scale (rate) of lambda, in time units (CDNOW BG/NBD fit, weeks)"),
+    "a": Num(0.793, lo=0.0, lo_open=True, nullable=True, doc="BG/NBD dropout Beta a (CDNOW fit)"),
+    "b": Num(2.426, lo=0.0, lo_open=True, nullable=True, doc="BG/NBD dropout Beta b (CDNOW fit)"),
+    "s": Num(0.606, lo=0.0, lo_open=True, nullable=True, doc="Pareto/NBD lifetime Gamma shape s (CDNOW fit)"),
+    "beta": Num(11.669, lo=0.0, lo_open=True, nullable=True, doc="Pareto/NBD lifetime Gamma scale beta, time units (CDNOW fit)"),
+})
+
+# Gamma-Gamma spend per order (Fader, Hardie & Lee 2005b; CDNOW fit p 6.25, q 3.74,
+# gamma 15.44 in dollars, i.e. mean order about $35). Scenarios rescale gamma to
+# their own currency and average check.
+SPEND = Section(doc="order value, Gamma-Gamma", fields={
+    "p": Pos(6.25, "shape of each order's value around the customer's mean (CDNOW fit)"),
+    "q": Num(3.74, lo=1.0, lo_open=True, doc="shape of customers' mean-spend heterogeneity, > 1 (CDNOW fit)"),
+    "gamma": Pos(15.44, "scale of mean-spend heterogeneity, in currency (CDNOW fit, dollars)"),
+})
+
+# Further traits, one Beta per trait. They are seed assumptions (no published
+# distribution exists); each mechanic documents how it uses them.
+TRAITS = Section(doc="customer traits in [0, 1]", fields={
+    "price_sensitivity": beta_trait(2.0, 2.0, "weight on money value of rewards and discounts (assumption: mean 0.5)"),
+    "status_seeking": beta_trait(2.0, 3.0, "weight on tier status (assumption: mean 0.4)"),
+    "deal_proneness": beta_trait(1.5, 3.5, "tendency to wait for deals (assumption: mean 0.3; grows with promotions, Mela, Gupta & Lehmann 1997)"),
+    "service_sensitivity": beta_trait(2.0, 2.0, "how much service experience moves churn (assumption: mean 0.5)"),
+    "advocacy": beta_trait(1.2, 4.8, "propensity to recommend (assumption: mean 0.2)"),
+})
+
+SEGMENT = Section(doc="a customer segment", fields={
+    "name": Str(doc="segment name"),
+    "share": Prob(doc="share of the customer base, segments sum to 1"),
+    "purchase": Section(open_keys=True, doc="overrides of customers.purchase"),
+    "spend": Section(open_keys=True, doc="overrides of customers.spend"),
+    "traits": Section(open_keys=True, doc="overrides of customers.traits"),
+})
+
+CUSTOMERS = Section(doc="the customer base", fields={
+    "initial": Int(10000, lo=1, hi=50_000_000, doc="customers in the base at launch"),
+    "start": Choice(("mature", "fresh"), "mature",
+                    "mature: a base acquired over history_days with its purchase history; fresh: a cohort whose first order is on day 0"),
+    "history_days": Int(730, lo=0, hi=3650, doc="mature base: days over which it was acquired"),
+    "time_unit": Choice(tuple(TIME_UNITS), "week", "unit of alpha and beta (rates are per time unit)"),
+    "purchase": PURCHASE,
+    "spend": SPEND,
+    "traits": TRAITS,
+    "segments": ListOf(item=SEGMENT, doc="segments with shares; empty means one segment"),
+    "acquisition": Section(doc="new customers during the horizon", fields={
+        "per_day": NonNeg(0.0, "expected new customers per day (Poisson)"),
+        "cost_per_customer": NonNeg(0.0, "acquisition cost per new customer, currency"),
+    }),
+})
+
+ECONOMICS = Section(doc="money", fields={
+    "currency": Str("EUR", "currency label"),
+    "gross_margin": Prob(0.35, "gross margin on list price (retail seed figure)"),
+    "discount_rate": NonNeg(0.10, "annual discount rate for lifetime value"),
+    "programme_fixed_cost_per_month": NonNeg(0.0, "platform, staff and running cost of the programme"),
+    "programme_setup_cost": NonNeg(0.0, "one-off launch cost, booked on day 0"),
+    "delivery_fee": NonNeg(0.0, "delivery fee customers pay per order; free delivery gives it up"),
+})
+
+METRICS = Section(doc="metric definitions", fields={
+    "activity_window_days": Int(365, lo=1, hi=3650, doc="a customer counts as active if they ordered within this window (CRM practice)"),
+    "loyal_min_orders": Int(3, lo=1, hi=1000, doc="loyal = at least this many orders in the trailing year"),
+})
+
+
+def programme_section() -> Section:
+    from sim.mechanics import MECHANICS
+    return Section(doc="the programme: each mechanic optional", fields={
+        name: cls.SCHEMA for name, cls in MECHANICS.items()})
+
+
+def scenario_schema() -> Section:
+    return Section(fields={
+        "name": Str(doc="scenario name"),
+        "description": Str("", "what this scenario represents"),
+        "horizon_days": Int(365, lo=1, hi=36500, doc="days simulated after launch"),
+        "start_date": Date(_dt.date(2027, 1, 1), doc="launch date (calendar for promotions, tiers, birthdays)"),
+        "seed": Int(1, lo=0, hi=2**63 - 1, doc="random seed"),
+        "replications": Int(10, lo=1, hi=100000, doc="independent replications (for confidence intervals)"),
+        "customers": CUSTOMERS,
+        "economics": ECONOMICS,
+        "metrics": METRICS,
+        "programme": programme_section(),
+    })
+
+
+# --------------------------------------------------------------------------- loading
+
+def _load_yaml(path: Path, context_file=None):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(context_file or path, "include" if context_file else None,
+                            f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(path, None, f"cannot read file: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ScenarioError(path, None, f"not valid YAML{where}: {problem}") from None
+    return data
+
+
+def _resolve_includes(node, base_dir: Path, file, path="", depth=0):
+    """``include: other.yaml`` in any mapping merges that file under the mapping's own keys.
+
+    If the included file has a single top-level key equal to the key that includes
+    it (a calibration block ``customers: {...}`` included under ``customers``),
+    that wrapper is removed.
+    """
+    if depth > 10:
+        raise ScenarioError(file, path, "includes nest more than 10 deep (a cycle?)")
+    if isinstance(node, dict):
+        node = dict(node)
+        if "include" in node:
+            inc = node.pop("include")
+            if not isinstance(inc, str):
+                raise ScenarioError(file, f"{path}.include" if path else "include", f"got {inc!r}; allowed: a file path")
+            inc_path = (base_dir / inc).resolve()
+            data = _load_yaml(inc_path, context_file=file)
+            last = path.rsplit(".", 1)[-1] if path else None
+            if isinstance(data, dict) and last and list(data) == [last]:
+                data = data[last]
+            if not isinstance(data, dict):
+                raise ScenarioError(inc_path, None, "an included file must hold a mapping")
+            data = _resolve_includes(data, inc_path.parent, inc_path, path, depth + 1)
+            merged = _deep_merge(data, node)
+            node = merged
+        return {k: _resolve_includes(v, base_dir, file, f"{path}.{k}" if path else str(k), depth) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_includes(v, base_dir, file, f"{path}[{i}]", depth) for i, v in enumerate(node)]
+    return node
+
+
+def _deep_merge(base, over):
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def apply_override(raw: dict, assignment: str, file="--set"):
+    """Apply ``dotted.path=value`` (value parsed as YAML) to a raw scenario mapping."""
+    if "=" not in assignment:
+        raise ScenarioError("--set", assignment, "expected dotted.path=value, e.g. programme.points.earn_per_currency=2")
+    key, _, text = assignment.partition("=")
+    key = key.strip()
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    parts = [p for p in key.split(".") if p]
+    if not parts:
+        raise ScenarioError("--set", assignment, "empty field path")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError("--set", here, f"list index out of range (0..{len(node) - 1})")
+            node = node[int(part)]
+        else:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, (dict, list)):
+                raise ScenarioError("--set", here, "is a value, not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError("--set", key, f"list index out of range (0..{len(node) - 1})")
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def load_raw(path, overrides=()):
+    path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(path, None, "is a folder; expected a scenario YAML file")
+    raw = _load_yaml(path)
+    if raw is None:
+        raise ScenarioError(path, None, "the file is empty; expected a scenario mapping (name, customers, programme, ...)")
+    if not isinstance(raw, dict):
+        raise ScenarioError(path, None, "expected a mapping at the top level (name, customers, programme, ...)")
+    raw = _resolve_includes(raw, path.parent, path)
+    for a in overrides:
+        apply_override(raw, a)
+    return raw
+
+
+def validate(raw: dict, file="<scenario>") -> "Scenario":
+    raw = copy.deepcopy(raw)
+    cfg = scenario_schema().check(raw, "", file)
+    _check_customers(cfg, raw, file)
+    from sim.mechanics import MECHANICS
+    for name, cls in MECHANICS.items():
+        if cfg.programme.get(name) is not None:
+            cls.validate(cfg.programme[name], cfg, f"programme.{name}", file)
+    return Scenario(cfg, file)
+
+
+def load(path, overrides=()) -> "Scenario":
+    return validate(load_raw(path, overrides), file=str(path))
+
+
+def _check_purchase(p, path, file):
+    need = ("a", "b") if p.model == "bgnbd" else ("s", "beta")
+    for k in need:
+        if p.get(k) is None:
+            raise ScenarioError(file, f"{path}.{k}", f"is required for model {p.model}")
+    if p.model == "bgnbd" and p.a <= 0:
+        raise ScenarioError(file, f"{path}.a", "must be > 0")
+
+
+def _check_customers(cfg, raw, file):
+    c = cfg.customers
+    _check_purchase(c.purchase, "customers.purchase", file)
+    segs = c.segments
+    if not segs:
+        c["segments"] = [_segment(c, {"name": "all", "share": 1.0, "purchase": {}, "spend": {}, "traits": {}}, 0, file)]
+        return
+    total = sum(s.share for s in segs)
+    if abs(total - 1.0) > 1e-6:
+        raise ScenarioError(file, "customers.segments", f"shares sum to {total:g}; allowed: they must sum to 1")
+    names = [s.name for s in segs]
+    if len(set(names)) != len(names):
+        raise ScenarioError(file, "customers.segments", f"segment names repeat: {names}")
+    c["segments"] = [_segment(c, s, i, file) for i, s in enumerate(segs)]
+
+
+def _segment(c, seg, i, file):
+    """Resolve a segment: its overrides merged over the base's purchase, spend and traits blocks."""
+    path = f"customers.segments[{i}]"
+    p_over = dict(seg.get("purchase") or {})
+    if "model" in p_over and p_over["model"] != c.purchase.model:
+        base_p = {}
+    else:
+        base_p = {k: v for k, v in c.purchase.items()}
+    purchase = PURCHASE.check({**base_p, **p_over}, f"{path}.purchase", file)
+    _check_purchase(purchase, f"{path}.purchase", file)
+    spend = SPEND.check({**c.spend, **(seg.get("spend") or {})}, f"{path}.spend", file)
+    traits_raw = {k: dict(v) for k, v in c.traits.items()}
+    for k, v in (seg.get("traits") or {}).items():
+        if k not in TRAITS.fields:
+            import difflib
+            hint = difflib.get_close_matches(k, list(TRAITS.fields), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ScenarioError(file, f"{path}.traits.{k}", f"unknown trait{extra} (allowed: {', '.join(TRAITS.fields)})")
+        if not isinstance(v, dict):
+            raise ScenarioError(file, f"{path}.traits.{k}", f"got {v!r}; allowed: a mapping with a and b")
+        traits_raw[k] = {**traits_raw[k], **v}
+    traits = TRAITS.check(traits_raw, f"{path}.traits", file)
+    from sim.schema import Config
+    return Config(name=seg["name"], share=seg["share"], purchase=purchase, spend=spend, traits=traits)
+
+
+class Scenario:
+    """A validated scenario: the resolved configuration plus where it came from."""
+
+    def __init__(self, cfg, file):
+        self.cfg = cfg
+        self.file = file
+
+    @property
+    def name(self):
+        return self.cfg.name
+
+    def programme_is_empty(self):
+        return all(v is None or v.get("enabled", True) is False for v in self.cfg.programme.values())
+
+    def resolved(self) -> dict:
+        """The fully resolved scenario as plain data (defaults filled), for --out and hashing."""
+        return _plain(self.cfg)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_programme(self, programme_cfg) -> "Scenario":
+        cfg = copy.deepcopy(self.cfg)
+        cfg["programme"] = programme_cfg
+        return Scenario(cfg, self.file)
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    if isinstance(x, _dt.date):
+        return x.isoformat()
+    return x

@@ -1,0 +1,238 @@
+"""A small declarative schema for scenario files.
+
+Each field knows its type, default, allowed range and a one-line description;
+validation fills defaults, rejects unknown keys with a did-you-mean, and
+reports the file, the dotted field and what is allowed.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from dataclasses import dataclass, field as _field
+from typing import Any
+
+from sim.errors import ScenarioError
+
+REQUIRED = object()
+
+
+class Config(dict):
+    """A validated section: a dict that also reads as attributes (``cfg.points.earn_per_currency``)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(name) from e
+
+
+class Spec:
+    doc: str = ""
+
+    def check(self, value, path, file):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fail(self, path, file, value, allowed):
+        raise ScenarioError(file, path, f"got {value!r}; allowed: {allowed}")
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@dataclass
+class Num(Spec):
+    default: Any = REQUIRED
+    doc: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    lo_open: bool = False
+    nullable: bool = False
+
+    def allowed(self):
+        kind = "a whole number" if self.integer else "a number"
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
+        if self.hi is not None:
+            parts.append(f"<= {self.hi:g}")
+        s = kind + (" " + " and ".join(parts) if parts else "")
+        return s + (" or null" if self.nullable else "")
+
+    def check(self, value, path, file):
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value) if not self.integer else int(value)
+            except ValueError:
+                self.fail(path, file, value, self.allowed())
+        if not _is_number(value):
+            self.fail(path, file, value, self.allowed())
+        if self.integer:
+            if float(value) != int(value):
+                self.fail(path, file, value, self.allowed())
+            value = int(value)
+        else:
+            value = float(value)
+        if value != value:  # NaN
+            self.fail(path, file, value, self.allowed())
+        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
+            self.fail(path, file, value, self.allowed())
+        if self.hi is not None and value > self.hi:
+            self.fail(path, file, value, self.allowed())
+        return value
+
+
+def Int(default=REQUIRED, lo=None, hi=None, doc="", nullable=False):
+    return Num(default, doc, lo=lo, hi=hi, integer=True, nullable=nullable)
+
+
+def Prob(default=REQUIRED, doc=""):
+    return Num(default, doc, lo=0.0, hi=1.0)
+
+
+def Pos(default=REQUIRED, doc=""):
+    """A strictly positive number."""
+    return Num(default, doc, lo=0.0, lo_open=True)
+
+
+def NonNeg(default=REQUIRED, doc="", hi=None):
+    return Num(default, doc, lo=0.0, hi=hi)
+
+
+@dataclass
+class Str(Spec):
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple | None = None
+    nullable: bool = False
+
+    def check(self, value, path, file):
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, str):
+            allowed = f"one of {', '.join(self.choices)}" if self.choices else "a text string"
+            self.fail(path, file, value, allowed)
+        if self.choices and value not in self.choices:
+            hint = difflib.get_close_matches(value, self.choices, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ScenarioError(file, path, f"got {value!r}; allowed: one of {', '.join(self.choices)}{extra}")
+        return value
+
+
+def Choice(choices, default=REQUIRED, doc=""):
+    return Str(default, doc, choices=tuple(choices))
+
+
+@dataclass
+class Bool(Spec):
+    default: Any = REQUIRED
+    doc: str = ""
+
+    def check(self, value, path, file):
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
+            return value.lower() in ("true", "yes", "on")
+        if not isinstance(value, bool):
+            self.fail(path, file, value, "true or false")
+        return value
+
+
+@dataclass
+class Date(Spec):
+    default: Any = REQUIRED
+    doc: str = ""
+    nullable: bool = False
+
+    def check(self, value, path, file):
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return _dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(path, file, value, "a date as YYYY-MM-DD")
+
+
+@dataclass
+class Section(Spec):
+    fields: dict = _field(default_factory=dict)
+    doc: str = ""
+    optional: bool = False  # an optional section is None unless given
+    open_keys: bool = False  # free-form mapping (e.g. per-segment overrides) checked by a later rule
+
+    @property
+    def default(self):
+        return None if self.optional else {}
+
+    def check(self, value, path, file):
+        if value is None:
+            if self.optional:
+                return None
+            value = {}
+        if not isinstance(value, dict):
+            self.fail(path, file, value, "a mapping of " + ", ".join(self.fields))
+        out = Config()
+        for key in value:
+            if not isinstance(key, str):
+                raise ScenarioError(file, _join(path, str(key)), "keys must be text")
+            if key not in self.fields and not self.open_keys:
+                hint = difflib.get_close_matches(key, list(self.fields), n=1, cutoff=0.6)
+                extra = f"; did you mean {hint[0]!r}?" if hint else ""
+                allowed = ", ".join(self.fields) if self.fields else "no keys"
+                raise ScenarioError(file, _join(path, key), f"unknown key{extra} (allowed here: {allowed})")
+        for key, spec in self.fields.items():
+            sub = _join(path, key)
+            if key in value:
+                out[key] = spec.check(value[key], sub, file)
+            else:
+                d = spec.default
+                if d is REQUIRED:
+                    raise ScenarioError(file, sub, f"is required ({spec.doc or 'no default'})")
+                out[key] = spec.check(d, sub, file) if isinstance(spec, Section) and d is not None else d
+        if self.open_keys:
+            for key in value:
+                if key not in self.fields:
+                    out[key] = value[key]
+        return out
+
+
+@dataclass
+class ListOf(Spec):
+    item: Spec = None
+    doc: str = ""
+    default: Any = _field(default_factory=list)
+    min_len: int = 0
+
+    def check(self, value, path, file):
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            self.fail(path, file, value, "a list")
+        if len(value) < self.min_len:
+            raise ScenarioError(file, path, f"needs at least {self.min_len} entries")
+        return [self.item.check(v, f"{path}[{i}]", file) for i, v in enumerate(value)]
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else key
+
+
+def describe(spec: Spec, path="") -> list[tuple[str, str, str]]:
+    """(field, default, doc) rows for documentation and ``loyalsim validate --explain``."""
+    rows = []
+    if isinstance(spec, Section):
+        for k, s in spec.fields.items():
+            rows += describe(s, _join(path, k))
+    elif isinstance(spec, ListOf):
+        rows += describe(spec.item, path + "[]")
+    else:
+        d = getattr(spec, "default", "")
+        rows.append((path, "(required)" if d is REQUIRED else repr(d), spec.doc))
+    return rows
