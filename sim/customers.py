@@ -42,6 +42,8 @@ STATE_COLUMNS = (
     ("intensity_mult", np.float32, 1.0),     # product of the programme's purchase-intensity effects
     ("basket_mult", np.float32, 1.0),        # product of basket-size effects
     ("dropout_mult", np.float32, 1.0),       # product of dropout-hazard effects
+    ("satisfaction", np.float32, 0.0),       # service experience, -1 (detractor) .. +1 (promoter); 0 neutral
+    ("revivals", np.int16, 0),               # times a lapsed (dropped-out) customer was won back
     ("rate", np.float32, 0.0),               # effective purchase rate per day = lam * intensity_mult * alive
     ("hazard", np.float32, 0.0),             # effective Pareto/NBD hazard per day = mu * dropout_mult * alive
 )

@@ -113,6 +113,43 @@ class LoyaltyModel(mesa.Model):
         c.responsiveness[idx] /= c.resp_norm
         return c
 
+    def new_customers(self, uids, segment_of=None) -> np.ndarray:
+        """Rows for customers acquired today (traits drawn from their uids); queue them with add_arrivals."""
+        return self._new_customers(uids, segment_of)
+
+    def trigger_orders(self, idx):
+        """These customers buy today (a campaign or offer pulled their next purchase forward).
+
+        Call from start_day. Their purchase clock is set to run out today; the wait
+        after this order is drawn as usual, so the pulled-forward order replaces
+        the one that would have come later (which is why offers subsidise).
+        """
+        c = self.customers
+        idx = np.asarray(idx)
+        idx = idx[c.alive[idx] & c.present[idx]]
+        c.purchase_budget[idx] = np.minimum(c.purchase_budget[idx], 0.0)
+
+    def revive(self, idx):
+        """Bring back customers who had dropped out (e.g. won back by a campaign).
+
+        They get a fresh dropout budget (keyed by their revival count, so arms
+        agree) and a fresh purchase clock; call trigger_orders too if they buy today.
+        """
+        c = self.customers
+        idx = np.asarray(idx)
+        idx = idx[~c.alive[idx] & c.present[idx]]
+        if idx.size == 0:
+            return idx
+        c.revivals[idx] += 1
+        c.alive[idx] = True
+        uid = c.uid[idx]
+        c.dropout_budget[idx] = self.streams["dropout"].exponential(uid, c.revivals[idx].astype(np.uint64))
+        c.purchase_budget[idx] = self.streams["purchase.revival"].exponential(uid, c.revivals[idx].astype(np.uint64))
+        self.effects_changed(idx)
+        for m in self.mechanics:
+            m.on_revivals(idx)
+        return idx
+
     def _new_customers(self, uids, segment_of=None) -> np.ndarray:
         c = self.customers
         old_cap = c.capacity

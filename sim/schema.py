@@ -53,10 +53,12 @@ class Num(Spec):
     def allowed(self):
         kind = "a whole number" if self.integer else "a number"
         parts = []
+        def num(v):
+            return f"{v:,}" if self.integer else f"{v:g}"
         if self.lo is not None:
-            parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
+            parts.append(f"{'>' if self.lo_open else '>='} {num(self.lo)}")
         if self.hi is not None:
-            parts.append(f"<= {self.hi:g}")
+            parts.append(f"<= {num(self.hi)}")
         s = kind + (" " + " and ".join(parts) if parts else "")
         return s + (" or null" if self.nullable else "")
 

@@ -110,6 +110,9 @@ class Mechanic:
     def on_dropouts(self, idx):
         """These customers stopped being customers today (latent dropout)."""
 
+    def on_revivals(self, idx):
+        """These customers, who had dropped out, were won back today."""
+
     def end_day(self, day):
         """End-of-day work: expiries, queues, sends."""
 
