@@ -380,6 +380,9 @@ class LoyaltyModel(mesa.Model):
         c.rate[idx] = 0.0
         c.hazard[idx] = 0.0
         c.dropout_budget[idx] = np.inf
+        # no purchase clock after dropping out: a BG/NBD customer who drops out after a
+        # repeat order with the clock still run out would otherwise keep buying next day
+        c.purchase_budget[idx] = np.inf
         for m in self.mechanics:
             m.on_dropouts(idx)
 
