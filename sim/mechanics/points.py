@@ -188,7 +188,8 @@ class Points(Mechanic):
         if not self._launched:
             self._launched = True
             c = self.customers
-            base = np.flatnonzero(c.present[: c.n])
+            # customers who arrived today were enrolled in on_arrivals already (welcome points once)
+            base = np.flatnonzero(c.present[: c.n] & ~self.member[: c.n])
             self._enrol(base)
         rel = self._releases.pop(day, None)
         if rel:
