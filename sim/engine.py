@@ -239,6 +239,10 @@ class LoyaltyModel(mesa.Model):
         if self.has_pareto:
             life = c.dropout_budget[:n]
             life -= c.hazard[:n]
+            if arrivals.size:
+                # a lifetime starts at the first order, like the purchase clock (which first
+                # runs tomorrow): no exposure on the arrival day, else lifetimes are a day short
+                life[arrivals] += c.hazard[arrivals]
             dying = np.flatnonzero((life <= 0) & c.alive[:n])
         # 5. purchase clocks
         scale = 1.0
