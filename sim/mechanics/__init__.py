@@ -1,7 +1,10 @@
 """Programme mechanics, one module each. The order here is the order in which
 their hooks run inside a day (prices are set by discounts before points are
 redeemed on what is left to pay)."""
+from sim.mechanics.subscription import Subscription
+from sim.mechanics.discounts import Discounts
 from sim.mechanics.tiers import Tiers
 from sim.mechanics.points import Points
 
-MECHANICS = {cls.name: cls for cls in (Tiers, Points)}
+# subscription before tiers: when both grant free delivery, the first books it once
+MECHANICS = {cls.name: cls for cls in (Discounts, Subscription, Tiers, Points)}

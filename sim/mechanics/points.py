@@ -263,6 +263,9 @@ class Points(Mechanic):
         tiers = self.model.mechanic("tiers")
         if tiers is not None:
             pts = pts * tiers.earn_multiplier(r)
+        subscription = self.model.mechanic("subscription")
+        if subscription is not None:  # a paid membership's points multiplier stacks on the tier's
+            pts = pts * subscription.earn_multiplier(r)
         pts = pts + self.config.earn_per_order
         caps = self.config.caps
         if caps.per_order is not None:

@@ -1,0 +1,400 @@
+"""Paid VIP subscription: a fee per month or year (optionally after a free trial)
+buys free delivery, an extra discount, a points multiplier and early access.
+
+Joining. A customer considers the offer at checkout in a month when they are
+aware of it (``awareness_per_month``: limited awareness, one draw per customer
+and month). They weigh what they expect to get over a term from their own
+behaviour -- expected orders (their purchase rate x term length) x (delivery
+fee saved + discount x their usual basket), weighted by their price
+sensitivity, plus the early-access/status value weighted by their status
+seeking -- against the fee (against ``trial_hurdle`` x fee when the first
+month is a free trial), with log-normal noise. Heavy, price-sensitive buyers
+join first, which is the self-selection the literature corrects for.
+
+Renewal at each term end, anchored to published rates: 73% of free-trial
+members convert, 91% renew after the first paid year, 96% after the second
+(CIRP Amazon Prime survey, 2016). Each member varies around the anchor with
+the value they realised over the term relative to the typical member
+(log-odds shift ``value_sensitivity`` x (log value - running mean)).
+Monthly plans spread the annual anchors over twelve renewals (p^(1/12), a
+seed assumption). A customer who stopped buying still decides (forgotten
+subscriptions happen), but with little realised value rarely renews twice.
+
+Behaviour while a member (trial or paid):
+* purchase intensity x (1 + membership_lift) x (1 + savings_lift x
+  responsiveness): Iyengar, Park & Yu (2022, JMR) found a large, persistent
+  purchase lift, one third from the economic benefits and two thirds from
+  membership itself (sunk cost), hence the 0.20 / 0.10 split; the total is a
+  seed assumption to calibrate (sanity range: Prime members shop about 25 vs
+  14 times a year, CIRP, which includes self-selection);
+* order splitting under free delivery: orders x (1 + order_splitting), each
+  basket / (1 + order_splitting), so spend is unchanged by splitting alone
+  (Guo & Liu 2023, J. Marketing: at enrolment members break large orders into
+  smaller ones and spend does not rise at first; Sun et al. 2026 measure a
+  smaller average order value for members);
+* dropout x (1 - churn_reduction): membership reduces churn (Guo & Liu 2023;
+  size a seed assumption).
+
+Economics: fees are income when charged (cash basis, a year's fee at once for
+annual plans); free delivery costs ``delivery_cost`` per member order (default
+the delivery fee: the engine treats delivery as a pass-through customers pay,
+so a free one is paid by the business; split orders each need a delivery);
+discounts at face value; perks per member-month. The points multiplier costs
+through the points mechanic's lines. When tiers also grant free delivery, this
+mechanic (earlier in the day) books it once and marks ``orders.free_delivery``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import ScenarioError
+from sim.mechanics.base import Mechanic
+from sim.schema import Bool, Choice, Int, Num, NonNeg, Pos, Prob, Section
+
+TERM_DAYS = {"month": 30, "year": 365}
+CLASSES = ("trial", "first_year", "later_years")
+LV_BINS = np.linspace(np.log(0.01), np.log(100.0), 61)  # log(realised value / fee)
+NONE, TRIAL, PAID = 0, 1, 2
+NEVER = -(2**30)
+
+
+def _logit(p):
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+class Subscription(Mechanic):
+    name = "subscription"
+    SCHEMA = Section(optional=True, doc="paid VIP subscription", fields={
+        "enabled": Bool(True),
+        "fee": Pos(99.0, "fee per term, currency"),
+        "term": Choice(tuple(TERM_DAYS), "year", "billing term: year (365 days) or month (30 days)"),
+        "trial_days": Int(30, lo=0, hi=364, doc="free trial before the first paid term (0: none; CIRP measures 30-day trials)"),
+        "delivery_cost": Num(None, lo=0.0, nullable=True,
+                             doc="cost of a delivery to the business per member order; null: the delivery fee (pass-through)"),
+        "benefits": Section(fields={
+            "free_delivery": Bool(True, "members pay no delivery fee"),
+            "discount": Prob(0.0, "share off every member order"),
+            "earn_multiplier": Num(1.0, lo=0.0, doc="points earned x this while a member (needs points)"),
+            "early_access_value": NonNeg(0.0, "money value per term of early access and status to a customer of average status seeking (seed assumption)"),
+            "perk_cost_per_month": NonNeg(0.0, "cost of other perks (early access, events) per member per month"),
+        }),
+        "join": Section(fields={
+            "awareness_per_month": Prob(0.25, "share of non-members who consider the offer in a month, at checkout (seed assumption)"),
+            "noise": NonNeg(0.6, "sd of the log perceived value: idiosyncratic taste (seed assumption)"),
+            "trial_hurdle": Pos(0.5, "with a free trial, the perceived value must beat this share of the fee (seed assumption)"),
+            "rejoin_after_days": Int(180, lo=0, hi=3650, doc="a lapsed member considers again only after this many days (seed assumption)"),
+        }),
+        "renewal": Section(fields={
+            "after_trial": Prob(0.73, "share of free-trial members who convert to paid (CIRP 2016, Amazon Prime)"),
+            "after_first_year": Prob(0.91, "share renewing after the first paid year (CIRP 2016)"),
+            "after_later_years": Prob(0.96, "share renewing after two or more paid years (CIRP 2016)"),
+            "value_sensitivity": NonNeg(0.5, "log-odds of renewal per unit of log realised value above the typical member (seed assumption)"),
+        }),
+        "behaviour": Section(fields={
+            "membership_lift": NonNeg(0.20, "intensity gain from membership itself: two thirds of the lift (Iyengar, Park & Yu 2022; total a seed assumption)"),
+            "savings_lift": NonNeg(0.10, "intensity gain from the savings x responsiveness: one third (Iyengar, Park & Yu 2022)"),
+            "order_splitting": NonNeg(0.10, "with free delivery, orders x (1+s) and baskets / (1+s) (Guo & Liu 2023; size a seed assumption)"),
+            "churn_reduction": Prob(0.30, "dropout hazard x (1 - this) while a member (Guo & Liu 2023 direction; size a seed assumption)"),
+        }),
+    })
+
+    @classmethod
+    def validate(cls, cfg, scenario_cfg, path, file):
+        b = cfg.benefits
+        if b.earn_multiplier != 1.0 and scenario_cfg.programme.get("points") is None:
+            raise ScenarioError(file, f"{path}.benefits.earn_multiplier", "needs a points block in the programme")
+        if b.free_delivery and scenario_cfg.economics.delivery_fee <= 0:
+            raise ScenarioError(file, f"{path}.benefits.free_delivery",
+                                "members would save nothing: set economics.delivery_fee > 0 (the fee customers normally pay)")
+        if not b.free_delivery and b.discount == 0 and b.earn_multiplier == 1.0 and b.early_access_value == 0:
+            raise ScenarioError(file, f"{path}.benefits", "no benefit: set free_delivery, discount, earn_multiplier or early_access_value")
+        if cfg.trial_days >= TERM_DAYS[cfg.term]:
+            raise ScenarioError(file, f"{path}.trial_days", f"got {cfg.trial_days}; allowed: shorter than the {cfg.term} term ({TERM_DAYS[cfg.term]} days)")
+
+    def __init__(self, config, model):
+        super().__init__(config, model)
+        cfg = config
+        c = self.customers
+        self.fee = cfg.fee
+        self.term_days = TERM_DAYS[cfg.term]
+        self.monthly_plan = cfg.term == "month"
+        self.b = cfg.benefits
+        self.beh = cfg.behaviour
+        self.delivery_fee = self.economics.delivery_fee if self.b.free_delivery else 0.0
+        self.delivery_cost = (cfg.delivery_cost if cfg.delivery_cost is not None else self.economics.delivery_fee) \
+            if self.b.free_delivery else 0.0
+        self.state = self.column("state", np.int8, NONE)
+        self.term_end = self.column("term_end", np.int32, NEVER)
+        self.term_start = self.column("term_start", np.int32, NEVER)
+        self.paid_terms = self.column("paid_terms", np.int16, 0)        # paid terms started
+        self.term_value = self.column("term_value", np.float64, 0.0)    # savings realised this term
+        self.considered_month = self.column("considered_month", np.int32, NEVER)
+        self.left_day = self.column("left_day", np.int32, NEVER)
+        self.trialled = self.column("trialled", np.bool_, False)
+        self.intensity = self.factor("intensity")
+        self.basket = self.factor("basket")
+        self.dropout = self.factor("dropout")
+        # weights are relative to the launch base, so documented sizes hold for the average customer
+        launch = np.flatnonzero(c.present[: c.n]) if c.present[: c.n].any() else np.arange(c.n)
+        self._ps_mean = float(c.resp_ps) or 1.0
+        self._ss_mean = float(c.status_seeking[launch].mean()) or 1.0
+        self._ends: dict[int, list] = {}
+        self._n_members = 0
+        # log realised value at past renewal decisions, per decision class: a histogram that
+        # centres each member's value on the typical member's and keeps the class's mean
+        # renewal rate on its published anchor (prior: 20 members at break-even)
+        self._lv_hist = {k: np.zeros(LV_BINS.size) for k in CLASSES}
+        for h in self._lv_hist.values():
+            h[np.searchsorted(LV_BINS, 0.0)] = 20.0
+        months = model.n_months
+        self.monthly = {k: np.zeros(months) for k in (
+            "members_paid", "members_trial", "joins", "trials_started", "paid_starts", "cancellations",
+            "fee_income", "member_orders", "member_days")}
+        self.decisions = {k: np.zeros(2) for k in CLASSES}  # [decided, renewed]
+        self._member_gross = 0.0
+        self._member_orders = 0
+        self._other_gross = 0.0
+        self._other_orders = 0
+
+    # ------------------------------------------------------------------ helpers used by other mechanics
+    def is_member(self, idx):
+        return self.state[idx] != NONE
+
+    def earn_multiplier(self, idx):
+        return np.where(self.state[idx] != NONE, self.b.earn_multiplier, 1.0)
+
+    def grants_free_delivery(self, idx):
+        return (self.state[idx] != NONE) & bool(self.b.free_delivery)
+
+    # ------------------------------------------------------------------ behaviour
+    def _refresh(self, idx):
+        if idx.size == 0:
+            return
+        beh = self.beh
+        member = self.state[idx] != NONE
+        resp = self.customers.responsiveness[idx]
+        saves = self.b.free_delivery or self.b.discount > 0
+        split = beh.order_splitting if self.b.free_delivery else 0.0
+        inten = (1.0 + beh.membership_lift) * (1.0 + beh.savings_lift * resp * saves) * (1.0 + split)
+        self.intensity[idx] = np.where(member, inten, 1.0)
+        self.basket[idx] = np.where(member, 1.0 / (1.0 + split), 1.0)
+        self.dropout[idx] = np.where(member, 1.0 - beh.churn_reduction, 1.0)
+        self.changed(idx)
+
+    def _weights(self, idx):
+        c = self.customers
+        return c.price_sensitivity[idx] / self._ps_mean, c.status_seeking[idx] / self._ss_mean
+
+    def _saving_per_order(self, idx):
+        """What a member would save on one of their usual orders."""
+        c = self.customers
+        basket = c.spend_shape[idx] / c.spend_rate[idx] * c.basket_mult[idx]
+        return self.delivery_fee + self.b.discount * basket
+
+    # ------------------------------------------------------------------ joining and renewing
+    def _consider(self, idx, day):
+        """Non-members at checkout this month decide whether to join (returns who joined)."""
+        if idx.size == 0:
+            return idx
+        month = self.calendar.month_of(day)
+        idx = idx[(self.considered_month[idx] != month) & (self.left_day[idx] + self.config.join.rejoin_after_days <= day)]
+        if idx.size == 0:
+            return idx
+        uid = self.customers.uid[idx]
+        at_month = np.full(idx.size, month, np.uint64)
+        aware = self.model.streams["subscription.aware"].uniform(uid, at_month) < self.config.join.awareness_per_month
+        idx, uid, at_month = idx[aware], uid[aware], at_month[aware]
+        if idx.size == 0:
+            return idx
+        self.considered_month[idx] = month
+        c = self.customers
+        ps_w, ss_w = self._weights(idx)
+        expected_orders = c.rate[idx].astype(np.float64) * self.term_days
+        value = expected_orders * self._saving_per_order(idx) * ps_w + self.b.early_access_value * ss_w
+        z = self.model.streams["subscription.join"].normal(uid, at_month)
+        trial = (self.config.trial_days > 0) & ~self.trialled[idx]
+        hurdle = np.where(trial, self.config.join.trial_hurdle, 1.0) * self.fee
+        with np.errstate(divide="ignore"):
+            joins = np.log(np.maximum(value, 1e-12)) + self.config.join.noise * z > np.log(hurdle)
+        idx, trial = idx[joins], trial[joins]
+        if idx.size == 0:
+            return idx
+        mo = max(month, 0)
+        self.monthly["joins"][mo] += idx.size
+        t = idx[trial]
+        if t.size:
+            self.state[t] = TRIAL
+            self.trialled[t] = True
+            self._start_term(t, day, self.config.trial_days)
+            self.monthly["trials_started"][mo] += t.size
+        p = idx[~trial]
+        if p.size:
+            self._start_paid(p, day)
+        self._n_members += idx.size
+        self._refresh(idx)
+        return idx
+
+    def _start_term(self, idx, day, length):
+        self.term_start[idx] = day
+        self.term_end[idx] = day + length
+        self.term_value[idx] = 0.0
+        self._ends.setdefault(day + length, []).append(idx)
+
+    def _start_paid(self, idx, day):
+        self.state[idx] = PAID
+        self.paid_terms[idx] += 1
+        self._start_term(idx, day, self.term_days)
+        fees = self.fee * idx.size
+        self.book("fees", fees, "income")
+        mo = max(self.calendar.month_of(day), 0)
+        self.monthly["fee_income"][mo] += fees
+        self.monthly["paid_starts"][mo] += idx.size
+
+    def _renewals(self, day):
+        due = self._ends.pop(day, None)
+        if not due:
+            return
+        idx = np.unique(np.concatenate(due))
+        idx = idx[(self.term_end[idx] == day) & (self.state[idx] != NONE)]
+        if idx.size == 0:
+            return
+        r = self.config.renewal
+        trial = self.state[idx] == TRIAL
+        first_year = ~trial & (self.paid_terms[idx] <= (12 if self.monthly_plan else 1))
+        later = ~trial & ~first_year
+        # realised value over the term, scaled to a full term, relative to the fee
+        length = np.maximum(day - self.term_start[idx], 1).astype(np.float64)
+        ps_w, ss_w = self._weights(idx)
+        value = self.term_value[idx] * ps_w * (self.term_days / length) + self.b.early_access_value * ss_w
+        logv = np.clip(np.log(np.maximum(value / self.fee, 1e-12)), LV_BINS[0], LV_BINS[-1])
+        p = np.empty(idx.size)
+        for key, m, anchor in (("trial", trial, r.after_trial), ("first_year", first_year, r.after_first_year),
+                               ("later_years", later, r.after_later_years)):
+            if not m.any():
+                continue
+            if self.monthly_plan and key != "trial":
+                anchor = anchor ** (1.0 / 12.0)  # the annual rate spread over twelve monthly renewals
+            hist = self._lv_hist[key]
+            np.add.at(hist, np.searchsorted(LV_BINS, logv[m]).clip(0, LV_BINS.size - 1), 1.0)
+            p[m] = self._renewal_probability(anchor, logv[m], hist, r.value_sensitivity)
+        u = self.model.streams["subscription.renew"].uniform(self.customers.uid[idx], np.full(idx.size, day, np.uint64))
+        renew = u < p
+        for key, m in (("trial", trial), ("first_year", first_year), ("later_years", later)):
+            self.decisions[key] += (m.sum(), (m & renew).sum())
+        if renew.any():
+            self._start_paid(idx[renew], day)
+        gone = idx[~renew]
+        if gone.size:
+            self.state[gone] = NONE
+            self.term_end[gone] = NEVER
+            self.left_day[gone] = day
+            self._n_members -= gone.size
+            self.monthly["cancellations"][max(self.calendar.month_of(day), 0)] += gone.size
+            self._refresh(gone)
+
+    @staticmethod
+    def _renewal_probability(anchor, logv, hist, k):
+        """Anchor plus individual variation: logit p = logit(anchor) + k (log v - typical) + offset.
+
+        The offset is solved on the histogram of values seen so far so that the
+        class's expected renewal rate equals the published anchor (a plain logit
+        shift would pull the mean below it: the curve bends, and members who
+        stopped buying form a long low-value tail).
+        """
+        w = hist / hist.sum()
+        z_ref = k * (LV_BINS - (w * LV_BINS).sum())
+        base = _logit(anchor)
+        off = 0.0
+        for _ in range(30):  # Newton on the mean renewal rate
+            q = 1.0 / (1.0 + np.exp(-(base + z_ref + off)))
+            gap = (w * q).sum() - anchor
+            slope = (w * q * (1 - q)).sum()
+            if abs(gap) < 1e-10 or slope <= 0:
+                break
+            off -= gap / slope
+        z = k * (logv - (w * LV_BINS).sum())
+        return 1.0 / (1.0 + np.exp(-(base + z + off)))
+
+    # ------------------------------------------------------------------ hooks
+    def start_day(self, day):
+        self._renewals(day)
+
+    def price_orders(self, orders):
+        idx = orders.idx
+        state = self.state[idx]
+        non = state == NONE
+        if non.any():
+            joined = self._consider(idx[non], orders.day)
+            if joined.size:
+                state = self.state[idx]
+        mem = state != NONE
+        if orders.day >= 0:
+            self._other_orders += int((~mem).sum())
+            self._other_gross += float(orders.gross[~mem].sum())
+        if not mem.any():
+            return
+        pos = np.flatnonzero(mem)
+        r = idx[pos]
+        saved = np.zeros(pos.size)
+        if self.b.discount:
+            off = (orders.gross[pos] - orders.discount[pos]) * self.b.discount
+            orders.discount[pos] += off
+            saved += off
+            self.book("discounts", float(off.sum()))
+        if self.b.free_delivery:
+            free = ~orders.free_delivery[pos]
+            orders.free_delivery[pos] = True
+            saved += self.delivery_fee * free
+            self.book("free_delivery", self.delivery_cost * int(free.sum()))
+        self.term_value[r] += saved
+        if orders.day >= 0:
+            self.monthly["member_orders"][max(self.ledger.month, 0)] += pos.size
+            self._member_orders += pos.size
+            self._member_gross += float(orders.gross[pos].sum())
+
+    def end_day(self, day):
+        if day >= 0:
+            self.monthly["member_days"][self.calendar.month_of(day)] += self._n_members
+
+    def end_month(self, month, day):
+        mo = max(month, 0)
+        n = self.customers.n
+        st = self.state[:n]
+        paid = int((st == PAID).sum())
+        trial = int((st == TRIAL).sum())
+        self.monthly["members_paid"][mo] = paid
+        self.monthly["members_trial"][mo] = trial
+        if self.b.perk_cost_per_month:
+            self.book("perks", self.b.perk_cost_per_month * (paid + trial))
+
+    # ------------------------------------------------------------------ results
+    def series(self):
+        return dict(self.monthly)
+
+    def summary(self):
+        m = self.monthly
+
+        def rate(key):
+            d, r = self.decisions[key]
+            return float(r / d) if d else float("nan")
+        member_years = float(m["member_days"].sum()) / 365.0
+        model = self.model
+        active_years = float(model.monthly["active_end"].mean()) * model.scenario.cfg.horizon_days / 365.0
+        other_years = max(active_years - member_years, 1e-9)
+        return {
+            "members_end": float(m["members_paid"][-1] + m["members_trial"][-1]),
+            "paid_members_end": float(m["members_paid"][-1]),
+            "joins": float(m["joins"].sum()),
+            "trials_started": float(m["trials_started"].sum()),
+            "cancellations": float(m["cancellations"].sum()),
+            "fee_income": float(m["fee_income"].sum()),
+            "trial_conversion_rate": rate("trial"),
+            "first_year_renewal_rate": rate("first_year") ** (12 if self.monthly_plan else 1),
+            "later_renewal_rate": rate("later_years") ** (12 if self.monthly_plan else 1),
+            "renewal_decisions": {k: float(v[0]) for k, v in self.decisions.items()},
+            "orders_per_member_year": self._member_orders / member_years if member_years else float("nan"),
+            "orders_per_other_active_year": self._other_orders / other_years,
+            "average_check_members": self._member_gross / self._member_orders if self._member_orders else float("nan"),
+            "average_check_others": self._other_gross / self._other_orders if self._other_orders else float("nan"),
+        }
