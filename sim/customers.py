@@ -55,6 +55,7 @@ class Customers:
     def __init__(self, capacity: int):
         self.capacity = int(capacity)
         self.n = 0  # rows in use
+        self.n_scheduled = 0  # rows created up front (launch base and paid acquisitions), ordered by arrival day
         for name, dtype, fill in TRAIT_COLUMNS + STATE_COLUMNS:
             setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
         self.month_orders = np.zeros((MONTH_RING, self.capacity), dtype=np.uint16)
@@ -90,7 +91,7 @@ class Customers:
     def copy(self) -> "Customers":
         """An independent copy of the state (traits copied too; both are small next to a run)."""
         other = Customers.__new__(Customers)
-        other.capacity, other.n = self.capacity, self.n
+        other.capacity, other.n, other.n_scheduled = self.capacity, self.n, self.n_scheduled
         other.segment_names = list(self.segment_names)
         other.resp_ps, other.resp_lam, other.resp_norm = self.resp_ps, self.resp_lam, self.resp_norm
         other.ring_month = self.ring_month

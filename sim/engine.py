@@ -60,7 +60,7 @@ class LoyaltyModel(mesa.Model):
         self.monthly = {k: np.zeros(self.n_months) for k in MONTHLY_SERIES}
         self._dirty: list[np.ndarray] = []
         self._arrivals_today: list[np.ndarray] = []
-        self._organic_count = 0
+        self._day_scale = 1.0
         self.fixed_cost = cfg.economics.programme_fixed_cost_per_month
         if customers is None:
             self.customers = self._build_base()
@@ -69,7 +69,7 @@ class LoyaltyModel(mesa.Model):
         c = self.customers
         self.has_pareto = bool((c.mu[: c.n] > 0).any()) or any(
             s.purchase.model == "paretonbd" for s in cfg.customers.segments)
-        self.acquisition_rate = cfg.customers.acquisition.per_day
+        self.n_initial = cfg.customers.initial
         self.acquisition_cost = cfg.customers.acquisition.cost_per_customer
         self.mechanics = []
         if programme is not None:
@@ -87,29 +87,41 @@ class LoyaltyModel(mesa.Model):
             self._refresh_effects()
 
     # ------------------------------------------------------------------ population
-    def _capacity(self, initial):
+    def _acquisitions_by_day(self):
+        """Paid acquisitions per horizon day (Poisson, keyed by day: the same in every arm)."""
         cfg = self.scenario.cfg
-        expected = cfg.customers.acquisition.per_day * cfg.horizon_days
-        return int(initial + expected + 8 * math.sqrt(expected + 1) + 64)
+        rate = cfg.customers.acquisition.per_day
+        stream = self.streams["acquisition"]
+        return np.array([stream.poisson_scalar(rate, d) for d in range(cfg.horizon_days)], dtype=np.int64)
 
     def _build_base(self) -> Customers:
+        """The launch base plus every paid acquisition of the horizon, created up front.
+
+        Rows are ordered by the day the customer arrives (history, launch, then
+        acquisitions), so arrivals are a slice; each customer is marked present on
+        that day. Referred customers (a programme effect) are appended later.
+        """
         cfg = self.scenario.cfg.customers
         n = cfg.initial
-        c = Customers(self._capacity(n))
-        uids = np.arange(n, dtype=np.uint64)
         if cfg.start == "fresh" or cfg.history_days == 0:
             born = np.zeros(n, dtype=np.int32)
         else:
             # A mature base acquired at a steady rate over the history (day -H .. -1).
             born = (-cfg.history_days + (np.arange(n) * cfg.history_days) // n).astype(np.int32)
-        idx = c.add(uids, born, self.scenario, self.streams)
+        per_day = self._acquisitions_by_day()
+        acquired_born = np.repeat(np.arange(per_day.size, dtype=np.int32), per_day)
+        total = n + acquired_born.size
+        c = Customers(int(total * 1.05) + 64)  # 5% reserve for referred customers
+        uids = np.arange(total, dtype=np.uint64)
+        idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        c.n_scheduled = total
         # Responsiveness is normalised on the launch base so its mean is 1
         # (each default effect size then holds for the average customer).
-        self._resp_ps = float(c.price_sensitivity[idx].mean())
-        self._resp_lam = float(c.lam[idx].mean())
-        c.set_responsiveness(idx, self._resp_ps, self._resp_lam)
-        c.resp_norm = float(c.responsiveness[idx].mean()) or 1.0
-        c.resp_ps, c.resp_lam = self._resp_ps, self._resp_lam
+        launch = idx[:n]
+        c.resp_ps = float(c.price_sensitivity[launch].mean())
+        c.resp_lam = float(c.lam[launch].mean())
+        c.set_responsiveness(idx, c.resp_ps, c.resp_lam)
+        c.resp_norm = float(c.responsiveness[launch].mean()) or 1.0
         c.responsiveness[idx] /= c.resp_norm
         return c
 
@@ -239,10 +251,6 @@ class LoyaltyModel(mesa.Model):
         if self.has_pareto:
             life = c.dropout_budget[:n]
             life -= c.hazard[:n]
-            if arrivals.size:
-                # a lifetime starts at the first order, like the purchase clock (which first
-                # runs tomorrow): no exposure on the arrival day, else lifetimes are a day short
-                life[arrivals] += c.hazard[arrivals]
             dying = np.flatnonzero((life <= 0) & c.alive[:n])
         # 5. purchase clocks
         scale = 1.0
@@ -250,6 +258,7 @@ class LoyaltyModel(mesa.Model):
             s = m.day_intensity(day)
             if s is not None:
                 scale *= s
+        self._day_scale = scale
         gap = c.purchase_budget[:n]
         if scale == 1.0:
             gap -= c.rate[:n]
@@ -277,20 +286,14 @@ class LoyaltyModel(mesa.Model):
     def _arrivals(self, day):
         c = self.customers
         parts = []
-        if day <= 0:
-            # the launch base's own first orders (history, or a fresh cohort on day 0)
-            lo = np.searchsorted(c.born_day[: c.n], day, side="left")
-            hi = np.searchsorted(c.born_day[: c.n], day, side="right")
-            if hi > lo and not c.present[lo]:
-                parts.append(np.arange(lo, hi))
-        if day >= 0 and self.acquisition_rate > 0 and day < self.scenario.cfg.horizon_days:
-            k = self.streams["acquisition"].poisson_scalar(self.acquisition_rate, day)
-            if k:
-                start = self._organic_uid_start() + self._organic_count
-                uids = np.arange(start, start + k, dtype=np.uint64)
-                self._organic_count += k
-                parts.append(self._new_customers(uids))
-                self.ledger.book(BASE, "acquisition", k * self.acquisition_cost, "cost")
+        born = c.born_day[: c.n_scheduled]
+        lo = np.searchsorted(born, day, side="left")
+        hi = np.searchsorted(born, day, side="right")
+        if hi > lo and not c.present[lo]:
+            parts.append(np.arange(lo, hi))
+            paid = int((c.uid[lo:hi] >= self.n_initial).sum())
+            if paid and day >= 0:
+                self.ledger.book(BASE, "acquisition", paid * self.acquisition_cost, "cost")
         parts += self._arrivals_today
         self._arrivals_today = []
         if not parts:
@@ -299,14 +302,16 @@ class LoyaltyModel(mesa.Model):
         c.present[idx] = True
         c.alive[idx] = True
         if day >= 0:
-            self.monthly["new_customers"][self.calendar.month_of(day)] += len(idx) if day > 0 else 0
+            self.monthly["new_customers"][self.calendar.month_of(day)] += int(self.is_new(idx).sum())
         for m in self.mechanics:
             m.on_arrivals(idx)
         self.effects_changed(idx)
         return idx
 
-    def _organic_uid_start(self):
-        return self.scenario.cfg.customers.initial
+    def is_new(self, idx):
+        """Acquired during the horizon (paid or referred), as opposed to the launch base."""
+        c = self.customers
+        return (c.born_day[idx] >= 0) & (c.uid[idx] >= np.uint64(self.n_initial))
 
     def _orders(self, day, arrivals):
         c = self.customers
@@ -363,6 +368,9 @@ class LoyaltyModel(mesa.Model):
         # the wait until the next order: Exp(1) in intensity time, keyed by order number;
         # the first order starts the clock
         wait = self.streams["purchase"].exponential(uid, k + 1)
+        # a first order happens as the customer arrives, at the start of the day, so the
+        # clock to the next order already runs today (as the dropout clock does)
+        wait[is_first] -= c.rate[idx[is_first]] * self._day_scale
         c.purchase_budget[idx] = np.where(is_first, wait, c.purchase_budget[idx] + wait)
         for m in self.mechanics:
             m.after_orders(orders)
@@ -370,7 +378,13 @@ class LoyaltyModel(mesa.Model):
         rep = idx[~is_first]
         rep = rep[c.p_drop[rep] > 0]
         if rep.size:
-            p = np.minimum(c.p_drop[rep].astype(np.float64) * c.dropout_mult[rep], 1.0)
+            # The per-order dropout is divided by the programme's intensity effect, so that
+            # buying more often does not by itself shorten a customer's life in calendar
+            # time (in plain BG/NBD every order is a chance to leave). Baseline: unchanged.
+            p = c.p_drop[rep].astype(np.float64) * c.dropout_mult[rep]
+            if self.mechanics:
+                p /= np.maximum(c.intensity_mult[rep] * self._day_scale, 1e-6)
+            p = np.minimum(p, 1.0)
             with np.errstate(divide="ignore"):
                 c.dropout_budget[rep] += np.log1p(-p)
             gone = rep[c.dropout_budget[rep] <= 0]
@@ -400,7 +414,7 @@ class LoyaltyModel(mesa.Model):
         s["alive_end"][month] = c.alive[:n].sum()
         s["loyal_end"][month] = (active & (c.trailing_orders() >= self.loyal_k)).sum()
         s["retained_end"][month] = (active & c.active_at_launch[:n]).sum()
-        s["new_active_end"][month] = (active & (c.born_day[:n] > 0)).sum()
+        s["new_active_end"][month] = (active & self.is_new(np.arange(n))).sum()
         s["buyers"][month] = (c.month_orders[self._month_slot, :n] > 0).sum()
 
     # ------------------------------------------------------------------ driving

@@ -56,9 +56,9 @@ class Stream:
     def bits(self, uid, counter) -> np.ndarray:
         uid = np.asarray(uid, dtype=np.uint64)
         counter = np.asarray(counter, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            h = _mix(uid ^ self.key)
-            return _mix(h + (counter + _U64(1)) * _GOLDEN)
+        # uint64 array arithmetic wraps silently (scalars would warn; these are arrays)
+        h = _mix(np.atleast_1d(uid) ^ self.key)
+        return _mix(h + (counter + _U64(1)) * _GOLDEN)
 
     def uniform(self, uid, counter) -> np.ndarray:
         """Uniform on the open interval (0, 1), float64."""

@@ -187,8 +187,10 @@ def _mean_any(values):
     if all(isinstance(v, (int, float)) for v in values):
         return _mean(values)
     if all(isinstance(v, list) for v in values):
+        import warnings
         arr = np.array(values, dtype=float)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN positions stay NaN -> null
             m = np.nanmean(arr, axis=0) if arr.size else arr
         return [None if (isinstance(x, float) and math.isnan(x)) else float(x) for x in np.atleast_1d(m)]
     if all(isinstance(v, dict) for v in values):
