@@ -24,7 +24,7 @@ from sim.random import Streams
 MONTHLY_SERIES = (
     "orders", "first_orders", "repeat_orders", "buyers", "revenue", "discounts", "rewards_face",
     "net_revenue", "new_customers", "active_end", "alive_end", "loyal_end", "retained_end",
-    "new_active_end",
+    "new_active_end", "alive_launch_end",
 )
 
 
@@ -412,6 +412,7 @@ class LoyaltyModel(mesa.Model):
         active = present & (c.last_order_day[:n] > day - self.window)
         s["active_end"][month] = active.sum()
         s["alive_end"][month] = c.alive[:n].sum()
+        s["alive_launch_end"][month] = (c.alive[:n] & c.alive_at_launch[:n]).sum()
         s["loyal_end"][month] = (active & (c.trailing_orders() >= self.loyal_k)).sum()
         s["retained_end"][month] = (active & c.active_at_launch[:n]).sum()
         s["new_active_end"][month] = (active & self.is_new(np.arange(n))).sum()

@@ -91,9 +91,22 @@ def monthly_frame(model, arm: str, replication: int):
     months = model.n_months
     data = {"arm": [arm] * months, "replication": [replication] * months,
             "month": np.arange(1, months + 1), "calendar_month": [cal.month_label(m) for m in range(months)]}
-    data.update({k: v for k, v in model.monthly.items()})
+    s = model.monthly
+    data.update({k: v for k, v in s.items()})
+    # the headline metrics month by month (retention and survival measured from launch)
+    c = model.customers
+    S = max(int(c.active_at_launch[: c.n].sum()), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data["retention_rate"] = s["retained_end"] / S
+        data["churn_rate"] = 1.0 - data["retention_rate"]
+        data["latent_survival"] = s["alive_launch_end"] / max(int(c.alive_at_launch[: c.n].sum()), 1)
+        data["average_check"] = np.where(s["orders"] > 0, s["revenue"] / np.maximum(s["orders"], 1), np.nan)
+        data["average_check_net"] = np.where(s["orders"] > 0, s["net_revenue"] / np.maximum(s["orders"], 1), np.nan)
+        data["purchase_frequency"] = np.where(s["active_end"] > 0, 12.0 * s["orders"] / np.maximum(s["active_end"], 1), np.nan)
+        data["loyal_share"] = np.where(s["active_end"] > 0, s["loyal_end"] / np.maximum(s["active_end"], 1), np.nan)
     data.update(model.ledger.as_columns())
     data["programme_cost"] = model.ledger.programme_cost()
+    data["programme_income"] = model.ledger.programme_income()
     data["profit"] = model.ledger.profit()
     for m in model.mechanics:
         for k, v in m.series().items():
