@@ -5,8 +5,9 @@ from sim.mechanics.subscription import Subscription
 from sim.mechanics.discounts import Discounts
 from sim.mechanics.tiers import Tiers
 from sim.mechanics.points import Points
+from sim.mechanics.campaigns import Campaigns
 from sim.mechanics.referrals import Referrals
 from sim.mechanics.service import ServiceDesk
 
 # subscription before tiers: when both grant free delivery, the first books it once
-MECHANICS = {cls.name: cls for cls in (Discounts, Subscription, Tiers, Points, Referrals, ServiceDesk)}
+MECHANICS = {cls.name: cls for cls in (Discounts, Subscription, Tiers, Points, Campaigns, Referrals, ServiceDesk)}
