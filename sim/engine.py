@@ -61,6 +61,8 @@ class LoyaltyModel(mesa.Model):
         self._dirty: list[np.ndarray] = []
         self._arrivals_today: list[np.ndarray] = []
         self._day_scale = 1.0
+        self._response = cfg.response
+        self._response_scaled = any(v != 1.0 for v in cfg.response.values())
         self.fixed_cost = cfg.economics.programme_fixed_cost_per_month
         if customers is None:
             self.customers = self._build_base()
@@ -204,6 +206,12 @@ class LoyaltyModel(mesa.Model):
                 basket *= m.basket[idx]
             if m.dropout is not None:
                 drop *= m.dropout[idx]
+        if self._response_scaled:
+            # calibrated response strengths: scale each channel's deviation from no effect
+            s = self._response
+            inten = np.maximum(1.0 + s.intensity * (inten - 1.0), 0.0).astype(np.float32)
+            basket = np.maximum(1.0 + s.basket * (basket - 1.0), 0.01).astype(np.float32)
+            drop = np.maximum(1.0 + s.dropout * (drop - 1.0), 0.0).astype(np.float32)
         c.intensity_mult[idx] = inten
         c.basket_mult[idx] = basket
         c.dropout_mult[idx] = drop

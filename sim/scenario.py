@@ -96,6 +96,16 @@ METRICS = Section(doc="metric definitions", fields={
 })
 
 
+# How strongly customers respond to the programme, per channel: each mechanic's
+# effect on a channel is scaled as 1 + strength x (effect - 1). 1 keeps every
+# documented default; `loyalsim calibrate --response` fits them to observed lifts.
+RESPONSE = Section(doc="response strengths per channel", fields={
+    "intensity": NonNeg(1.0, "scales every effect on purchase frequency (1: the documented defaults)"),
+    "basket": NonNeg(1.0, "scales every effect on basket size"),
+    "dropout": NonNeg(1.0, "scales every effect on the dropout hazard"),
+})
+
+
 def programme_section() -> Section:
     from sim.mechanics import MECHANICS
     return Section(doc="the programme: each mechanic optional", fields={
@@ -114,6 +124,7 @@ def scenario_schema() -> Section:
         "economics": ECONOMICS,
         "metrics": METRICS,
         "programme": programme_section(),
+        "response": RESPONSE,
     })
 
 

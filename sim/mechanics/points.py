@@ -17,6 +17,8 @@ sensitivity, damped for heavy buyers, mean 1 over the base):
   peaks (Kivetz et al. 2006); sizes are seed assumptions, overridable.
 * rewarded behaviour: after a first reward the customer buys a little more for
   good (Taylor & Neslin 2005; Dorotic et al. 2014); size a seed assumption.
+* basket: members buy a little more per order to earn faster (Taylor & Neslin
+  2005 found points pressure in spending); size a seed assumption.
 * switching cost: an unspent balance is something to lose, so dropout hazard
   falls with it, x 1 / (1 + switching_cost * balance / threshold), the balance
   counted up to two rewards. Direction from Bolton, Kannan & Bramlett (2000,
@@ -74,6 +76,7 @@ class Points(Mechanic):
             "post_reward_dropout": NonNeg(0.25, "extra dropout hazard right after a reward (Kivetz et al. 2006; size assumed)"),
             "post_reward_days": Int(21, lo=0, hi=365, doc="how long the post-reward reset lasts (assumption)"),
             "rewarded_behaviour": NonNeg(0.03, "lasting intensity gain after a first reward (Taylor & Neslin 2005; size assumed)"),
+            "basket_gain": NonNeg(0.03, "members' baskets grow to earn faster (Taylor & Neslin 2005 points pressure; size a seed assumption)"),
             "switching_cost": NonNeg(0.20, "dropout falls by 1/(1+k) per reward's worth of balance (Bolton et al. 2000 direction; size assumed)"),
         }),
     })
@@ -104,6 +107,7 @@ class Points(Mechanic):
         self.reset_until = self.column("reset_until", np.int32, -(2**30))
         self.intensity = self.factor("intensity")
         self.dropout = self.factor("dropout")
+        self.basket = self.factor("basket")
         self.lots = np.zeros((n_lots, self.customers.capacity), dtype=np.float64) if self.expire_months else None
         self._releases: dict[int, list] = {}     # day -> [(idx, points)] pending points becoming usable
         self._reset_ends: dict[int, list] = {}   # day -> [idx] whose post-reward reset ends
@@ -182,6 +186,7 @@ class Points(Mechanic):
         drop *= np.where(in_reset, 1.0 + b.post_reward_dropout, 1.0)
         self.intensity[idx] = np.where(member, np.maximum(inten, 0.0), 1.0)
         self.dropout[idx] = np.where(member, drop, 1.0)
+        self.basket[idx] = np.where(member, 1.0 + b.basket_gain * resp, 1.0)
         self.changed(idx)
 
     # ------------------------------------------------------------------ hooks

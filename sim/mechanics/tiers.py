@@ -52,6 +52,7 @@ class Tiers(Mechanic):
         "grace_months": Int(0, lo=0, hi=24, doc="months below the threshold before a downgrade"),
         "behaviour": Section(fields={
             "status_intensity": NonNeg(0.10, "intensity gain at status value 1 (seed assumption; Kopalle et al. 2012 direction)"),
+            "status_basket": NonNeg(0.05, "basket growth at status value 1 (seed assumption; Kopalle et al. 2012 direction)"),
             "status_retention": Prob(0.15, "dropout reduction at status value 1 (seed assumption)"),
             "dilution": Prob(0.5, "status lost per share of customers at or above a tier (Dreze & Nunes 2009 direction)"),
             "requalify_push": NonNeg(0.15, "intensity gain when close to keeping or reaching a tier before evaluation (assumption)"),
@@ -95,6 +96,7 @@ class Tiers(Mechanic):
         self.qual = self.column("qual", np.float64, 0.0)  # value in the current window
         self.intensity = self.factor("intensity")
         self.dropout = self.factor("dropout")
+        self.basket = self.factor("basket")
         self.ring = None
         if cfg.window == "rolling":
             self.ring = np.zeros((cfg.window_months, self.customers.capacity), dtype=np.float32)
@@ -150,6 +152,7 @@ class Tiers(Mechanic):
             inten *= 1.0 + b.requalify_push * w * self._close_to_threshold(idx)
         self.intensity[idx] = inten
         self.dropout[idx] = drop
+        self.basket[idx] = 1.0 + b.status_basket * status
         self.changed(idx)
 
     def _close_to_threshold(self, idx):
