@@ -109,8 +109,6 @@ class Subscription(Mechanic):
                                 "members would save nothing: set economics.delivery_fee > 0 (the fee customers normally pay)")
         if not b.free_delivery and b.discount == 0 and b.earn_multiplier == 1.0 and b.early_access_value == 0:
             raise ScenarioError(file, f"{path}.benefits", "no benefit: set free_delivery, discount, earn_multiplier or early_access_value")
-        if cfg.trial_days >= TERM_DAYS[cfg.term]:
-            raise ScenarioError(file, f"{path}.trial_days", f"got {cfg.trial_days}; allowed: shorter than the {cfg.term} term ({TERM_DAYS[cfg.term]} days)")
 
     def __init__(self, config, model):
         super().__init__(config, model)
