@@ -37,15 +37,22 @@ disloyalty, Dixon, Freeman & Toman 2010), minus the wait in units of
 ``wait_tolerance_minutes`` (waits lower service evaluations, Taylor 1994);
 abandoned ``experience.abandoned``; clipped to [-1, 1]. Satisfaction is an
 exponentially smoothed average of the scores, fading back to neutral with
-``memory_days``. It moves the churn hazard: dropout x exp(-k x satisfaction x
+``memory_days``. Neutral (0) is the service customers expect, which the
+no-programme arm stands for: the default scores make a desk at the usual
+80/20 service level with 75% first-contact resolution about churn-neutral,
+so under-staffing hurts and excellent service helps a little. It moves the churn hazard: dropout x exp(-k x satisfaction x
 service-sensitivity weight), k larger for dissatisfaction than for
 satisfaction (negative experiences weigh more, Mittal, Ross & Baldasare 1998);
 and the referrals mechanic reads it (promoters refer, detractors do not).
 
 Economics: staff cost per agent per day, booked daily. The baseline arm has
-no modelled desk (neutral satisfaction, no staff cost); compare staffing
-levels against each other (``staffing_tradeoff`` below, or ``loyalsim
-compare`` on files that differ in staff).
+no modelled desk: satisfaction stays neutral, i.e. the service customers
+expect, which the scores are relative to. By default the whole desk is the
+programme's cost; ``baseline_staff`` says how many agents the business pays
+for anyway, and the ledger then books only the difference (negative when the
+scenario cuts staff). Compare staffing levels against each other with
+``staffing_tradeoff`` below, or ``loyalsim compare`` on files that differ in
+staff.
 """
 from __future__ import annotations
 
@@ -168,15 +175,16 @@ class ServiceDesk(Mechanic):
         "first_contact_resolution": Prob(0.75, "share of answered contacts resolved at once (seed assumption; industry benchmarks about 70-75%)"),
         "staff_cost_per_day": NonNeg(200.0, "cost of one agent for one day, currency"),
         "experience": Section(fields={
-            "resolved": Num(0.3, lo=-1.0, hi=1.0, doc="score of a contact resolved at once, before waiting (seed assumption)"),
-            "unresolved": Num(-0.4, lo=-1.0, hi=1.0, doc="score of an answered but unresolved contact (Dixon, Freeman & Toman 2010 direction; seed)"),
+            "resolved": Num(0.4, lo=-1.0, hi=1.0, doc="score of a contact resolved at once, before waiting (seed; with unresolved, set so a desk at 80/20 and 75% resolution is about churn-neutral)"),
+            "unresolved": Num(-0.3, lo=-1.0, hi=1.0, doc="score of an answered but unresolved contact (Dixon, Freeman & Toman 2010 direction; seed)"),
             "abandoned": Num(-0.8, lo=-1.0, hi=1.0, doc="score of a contact the customer gave up on (seed assumption)"),
             "wait_tolerance_minutes": Pos(60.0, "the score falls by 1 per this much in-hours waiting (Taylor 1994 direction; seed)"),
-            "smoothing": Prob(0.5, "weight of the latest contact in satisfaction (exponential smoothing; seed)"),
+            "smoothing": Prob(0.7, "weight of the latest contact in satisfaction (exponential smoothing; seed: the last experience dominates)"),
             "memory_days": Pos(365.0, "satisfaction fades back to neutral with this e-folding time (seed assumption)"),
         }),
-        "churn_effect_negative": NonNeg(0.8, "dropout x exp(-k s w) for s < 0: a full detractor of average sensitivity churns ~2.2x (Mittal, Ross & Baldasare 1998 asymmetry; size seed)"),
-        "churn_effect_positive": NonNeg(0.4, "the same for s > 0: satisfaction protects, half as strongly (Mittal et al. 1998; Bolton 1998 direction; size seed)"),
+        "churn_effect_negative": NonNeg(1.2, "dropout x exp(-k s w) for s < 0: one abandoned contact (s = -0.56) about doubles an average customer's hazard (TARP complaint studies: unresolved problems halve repurchase; size seed)"),
+        "churn_effect_positive": NonNeg(0.5, "the same for s > 0: satisfaction protects, less strongly than dissatisfaction hurts (Mittal, Ross & Baldasare 1998; Bolton 1998; size seed)"),
+        "baseline_staff": Int(0, lo=0, hi=100000, doc="agents the business pays for without the programme: the ledger books only staff beyond (or short of) them"),
     })
 
     @classmethod
@@ -194,6 +202,8 @@ class ServiceDesk(Mechanic):
         self.open_min = cfg.open_hour * 60.0
         self.close_min = cfg.close_hour * 60.0
         self.exp = cfg.experience
+        # the desk's cost to the programme: agents beyond those the no-programme business already pays
+        self._staff_cost = (cfg.staff - cfg.baseline_staff) * cfg.staff_cost_per_day
         self.dropout = self.factor("dropout")
         self.contacted = self.column("contacted", np.bool_, False)
         launch = np.flatnonzero(c.present[: c.n]) if c.present[: c.n].any() else np.arange(c.n)
@@ -207,7 +217,7 @@ class ServiceDesk(Mechanic):
         self._last_month_day = None
         months = model.n_months
         self.monthly = {k: np.zeros(months) for k in (
-            "contacts", "answered", "answered_in_target", "abandoned", "queued_at_close", "wait_minutes",
+            "contacts", "answered", "answered_in_target", "abandoned", "carried_over", "wait_minutes",
             "staff_cost", "detractors", "promoters")}
         self.simpy_seconds = 0.0
 
@@ -244,9 +254,9 @@ class ServiceDesk(Mechanic):
             self._due.setdefault(int(d), []).append((rows[m], minute[m], handle[m], patience[m], resolved[m]))
 
     def end_day(self, day):
-        if day >= 0:
-            self.book("staff", self.config.staff * self.config.staff_cost_per_day)
-            self.monthly["staff_cost"][self.calendar.month_of(day)] += self.config.staff * self.config.staff_cost_per_day
+        if day >= 0 and self._staff_cost:
+            self.book("staff", self._staff_cost)
+            self.monthly["staff_cost"][self.calendar.month_of(day)] += self._staff_cost
         parts = self._due.pop(day, [])
         new = sum(p[0].size for p in parts)
         if self._carry is not None:
@@ -275,8 +285,7 @@ class ServiceDesk(Mechanic):
             m["answered_in_target"][mo] += int((wait[ans] <= self.config.target_wait_minutes).sum())
             m["abandoned"][mo] += int((outcome == 1).sum())
             m["wait_minutes"][mo] += float(wait[ans].sum())
-            if self.calendar.is_month_end(day):
-                m["queued_at_close"][mo] = int(queued.sum())
+            m["carried_over"][mo] += int(queued.sum())  # contacts left in the queue at closing (counted each evening)
 
     def _experience(self, rows, wait, outcome, resolved, day):
         """Score today's finished contacts and fold them into satisfaction and churn."""
@@ -341,6 +350,7 @@ class ServiceDesk(Mechanic):
             "contacts": float(m["contacts"].sum()),
             "answered": answered,
             "abandoned": abandoned,
+            "carried_over": float(m["carried_over"].sum()),
             "abandoned_share": abandoned / (answered + abandoned) if answered + abandoned else float("nan"),
             "service_level": float(m["answered_in_target"].sum()) / (answered + abandoned) if answered + abandoned else float("nan"),
             "mean_wait_minutes": float(m["wait_minutes"].sum()) / answered if answered else float("nan"),
