@@ -263,3 +263,19 @@ def test_bad_input_names_the_field():
     with pytest.raises(ScenarioError) as e:
         validate({**BASE, "programme": p})
     assert e.value.field == "programme.referrals.rate_per_order"
+
+
+# --------------------------------------------------------------------------- library scenarios
+
+@pytest.mark.parametrize("path", ["referrals.yaml", "strategy_referral_growth.yaml"])
+def test_library_scenarios_run_and_switch_off(path):
+    from conftest import small
+    sc = small(path, customers=3000, days=365, reps=1)
+    off = small(path, "programme.referrals.enabled=false", "programme.service.enabled=false",
+                customers=3000, days=365, reps=1)
+    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": off.cfg.programme})
+    on, base, o = r["arms"]["on"], r["arms"][BASELINE], r["arms"]["off"]
+    assert on["mechanics"]["referrals"]["referred_customers"] > 0
+    assert on["metrics"]["orders"] > base["metrics"]["orders"]
+    for k in ("orders", "revenue", "retention_rate", "active_customers_end"):
+        assert o["metrics"][k] == base["metrics"][k], k

@@ -202,3 +202,15 @@ def test_bad_input_names_the_field(change, field):
     with pytest.raises(ScenarioError) as e:
         validate({**BASE, "programme": p})
     assert e.value.field == field
+
+
+def test_library_scenario_runs_and_switches_off():
+    from conftest import small
+    sc = small("service_desk.yaml", customers=3000, days=365, reps=1)
+    off = small("service_desk.yaml", "programme.service.enabled=false", customers=3000, days=365, reps=1)
+    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": off.cfg.programme})
+    on, base, o = r["arms"]["on"], r["arms"][BASELINE], r["arms"]["off"]
+    assert on["mechanics"]["service"]["answered"] > 0
+    assert on["cost_lines"]["service.staff"] == pytest.approx(200 * 365)
+    for k in ("orders", "revenue", "retention_rate", "active_customers_end"):
+        assert o["metrics"][k] == base["metrics"][k], k

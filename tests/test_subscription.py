@@ -249,3 +249,35 @@ def test_free_delivery_without_a_fee_is_refused_by_the_cli(tmp_path):
     r = run_cli("validate", f)
     assert r.returncode == 2
     assert "programme.subscription.benefits.free_delivery" in r.stderr and "Traceback" not in r.stderr
+
+
+# --------------------------------------------------------------------------- library scenarios
+
+@pytest.mark.parametrize("path", ["subscription_vip.yaml", "strategy_marketplace_subscription.yaml"])
+def test_library_scenarios_run_and_switch_off(path):
+    from conftest import small
+    sc = small(path, customers=3000, days=365, reps=1)
+    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": small(path, "programme.subscription.enabled=false",
+                                                              customers=3000, days=365, reps=1).cfg.programme})
+    on, base = r["arms"]["on"], r["arms"][BASELINE]
+    assert on["mechanics"]["subscription"]["joins"] > 0
+    assert on["metrics"]["orders"] > base["metrics"]["orders"]
+    assert on["cost_lines"]["subscription.fees"] > 0
+
+
+def test_ledger_balances_with_every_new_mechanic_on():
+    """Subscription, referrals and the service desk with points: every line attributed, the ledger balances."""
+    from conftest import small
+    sc = small("strategy_marketplace_subscription.yaml", "programme.referrals.rate_per_order=0.03",
+               customers=3000, days=365, reps=1)
+    r = run_arms(sc, 0, {"all": sc.cfg.programme}, keep_models=True)
+    m = r["arms"]["all"]["model"]
+    led = m.ledger
+    assert np.allclose(led.profit(), led.total("revenue") + led.total("income") - led.total("cost"))
+    names = {k[0] for k in led.lines}
+    assert names <= {BASE_LINE, "programme", "points", "subscription", "referrals", "service"}
+    assert {"subscription", "referrals", "service", "points"} <= names
+    assert led.programme_income().sum() == pytest.approx(led.lines[("subscription", "fees")].sum())
+    mech_cost = sum(v.sum() for k, v in led.lines.items() if k[0] not in (BASE_LINE, "programme") and led.kinds[k] == "cost")
+    fixed = sum(v.sum() for k, v in led.lines.items() if k[0] == "programme")
+    assert led.programme_cost().sum() == pytest.approx(mech_cost + fixed)
