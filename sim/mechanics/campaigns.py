@@ -52,7 +52,8 @@ purchase into today with ``model.trigger_orders``):
 
 Economics: contact cost per message sent (``contact``), offers when used; each
 chain has a monthly budget (contact and offer costs): once spent, the chain
-sends nothing more that month.
+sends nothing more that month; offers already sent stay valid and are booked
+when used, so a month can overrun by what earlier messages promised.
 """
 from __future__ import annotations
 
@@ -107,7 +108,9 @@ CHAIN = Section(doc="an automated chain of messages", fields={
         "tiers": ListOf(item=Str(doc="tier name"), doc="tier names (needs a tiers block)"),
         "segments": ListOf(item=Str(doc="segment name"), doc="segment names from customers.segments"),
     }),
-    "budget_per_month": Num(None, lo=0.0, nullable=True, doc="most this chain spends a month (contacts and offers used)"),
+    "budget_per_month": Num(None, lo=0.0, nullable=True,
+                            doc="once the chain's contacts and offers used reach this in a month, it sends nothing more that month "
+                                "(offers already out stay valid)"),
 })
 
 
