@@ -102,8 +102,39 @@ def render(doc) -> str:
     if pts:
         out.append(f"  Points: {pts['points_issued']:,.0f} issued, {100 * pts['redemption_rate']:.0f}% redeemed, "
                    f"{100 * pts['breakage_realised']:.0f}% expired; liability at the end {money(pts['liability_end'], cur)}")
+    out += _new_mechanic_lines(doc.get("mechanics", {}), cur)
     out.append("")
     out.append("Retention counts customers who bought within the activity window (CRM view); 'alive' is the")
     out.append("simulator's latent state. Changes are programme minus no-programme on the same customers and")
     out.append("the same chance events (common random numbers), with 95% intervals over replications.")
     return "\n".join(out)
+
+
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _new_mechanic_lines(mech, cur):
+    """One or two lines each for the paid membership, referrals and the service desk."""
+    out = []
+    sub = mech.get("subscription")
+    if sub:
+        out.append(f"  Membership: {sub['members_end']:,.0f} members at the end, fees {money(sub['fee_income'], cur)}; "
+                   f"renewals {_pct(sub['trial_conversion_rate'])} after the trial (CIRP 73%), "
+                   f"{_pct(sub['first_year_renewal_rate'])} after year one (CIRP 91%)")
+        if sub.get("orders_per_member_year") is not None and sub.get("orders_per_other_active_year"):
+            out.append(f"    members order {sub['orders_per_member_year']:.1f} times a year vs "
+                       f"{sub['orders_per_other_active_year']:.1f} for other active customers")
+    ref = mech.get("referrals")
+    if ref:
+        tree = ref["brought_in_by"]
+        out.append(f"  Referrals: {ref['referred_customers']:,.0f} referred customers ({ref['fake_referrals']:,.0f} fake); "
+                   f"launch base brought {tree['launch_base']['total']:,.0f}, new customers {tree['acquired']['total']:,.0f}; "
+                   f"paid acquisition saved {money(ref['acquisition_cost_saved'], cur)} (not booked)")
+    svc = mech.get("service")
+    if svc:
+        wait = svc.get("mean_wait_minutes")
+        out.append(f"  Service desk: {svc['contacts']:,.0f} contacts, {_pct(svc['service_level'])} answered within target, "
+                   f"mean wait {'n/a' if wait is None else f'{wait:.1f} min'}, {_pct(svc['abandoned_share'])} abandoned; "
+                   f"staff {money(svc['staff_cost'], cur)}")
+    return out
