@@ -35,6 +35,11 @@ HEADLINE = (
 )
 
 
+def crr(S, E, N) -> float:
+    """Customer retention rate over a period: (E - N) / S (DESIGN.md)."""
+    return (E - N) / S if S else float("nan")
+
+
 def arm_metrics(model) -> dict:
     """Headline figures of one finished arm (one replication)."""
     cfg = model.scenario.cfg
@@ -47,7 +52,7 @@ def arm_metrics(model) -> dict:
     S = int(c.active_at_launch[:n].sum())
     E = float(s["active_end"][-1])
     N = float(s["new_active_end"][-1])
-    retention = (E - N) / S if S else float("nan")
+    retention = crr(S, E, N)
     alive0 = c.alive_at_launch[:n]
     survival = float((c.alive[:n] & alive0).sum() / max(alive0.sum(), 1))
     years = cfg.horizon_days / 365.0
