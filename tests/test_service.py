@@ -214,3 +214,22 @@ def test_library_scenario_runs_and_switches_off():
     assert on["cost_lines"]["service.staff"] == pytest.approx(200 * 365)
     for k in ("orders", "revenue", "retention_rate", "active_customers_end"):
         assert o["metrics"][k] == base["metrics"][k], k
+
+
+def test_monthly_report_puts_the_desk_beside_retention(staffing):
+    from sim.metrics import monthly_frame
+    f = monthly_frame(staffing["staff1"], "staff1", 0)
+    for col in ("service.service_level", "service.mean_wait_minutes", "service.abandoned", "service.contacts",
+                "service.staff_cost", "active_end", "retained_end"):
+        assert col in f.columns, col
+    assert len(f) == staffing["staff1"].n_months
+
+
+def test_same_seed_same_json_serially_and_in_parallel():
+    """The desk, referrals (new uids, the tree) and satisfaction do not depend on the process layout."""
+    from conftest import run_cli
+    args = ["run", "scenarios/strategy_referral_growth.yaml", "--json", "--set", "customers.initial=1500",
+            "--set", "horizon_days=200", "-r", "2"]
+    serial, parallel = run_cli(*args, "-j", "1"), run_cli(*args, "-j", "2")
+    assert serial.returncode == 0, serial.stderr
+    assert serial.stdout == parallel.stdout

@@ -358,8 +358,7 @@ class ServiceDesk(Mechanic):
             "contacted_customers": float(contacted.size),
             "contacted_mean_satisfaction": float(c.satisfaction[contacted].mean()) if contacted.size else float("nan"),
             "contacted_retention": float(active[launch].mean()) if launch.any() else float("nan"),
-            "simpy_seconds": self.simpy_seconds,
-        }
+        }  # (wall-clock time in simpy is kept in self.simpy_seconds, not here: results must not depend on the machine)
 
 
 def staffing_tradeoff(scenario, staff_levels, replication=0):
