@@ -260,7 +260,6 @@ def test_personal_offers_pull_purchases_and_are_used_once():
     ({"promotions": [{"name": "x", "start": "2027-03-10", "end": "2027-03-01", "discount": 0.2}]}, "promotions[0].end"),
     ({"promotions": [{"name": "x", "start": "2027-03-01", "end": "2027-03-10", "discount": 0.2, "segment": "vip"}]},
      "promotions[0].segment"),
-    ({"promotions": [{"name": "x", "start": "2029-03-01", "end": "2029-03-10", "discount": 0.2}]}, "promotions[0]"),
     ({"promotions": [{"name": "x", "start": "2027-03-01", "end": "2027-03-10", "discount": 0}]}, "promotions[0].discount"),
     ({"personal_offers": [{"name": "x", "target": "segment", "discount": 0.1}]}, "personal_offers[0].segment"),
     ({"personal_offers": [{"name": "x", "target": "rfm", "rfm_min": 12, "rfm_max": 5, "discount": 0.1}]},
@@ -271,6 +270,14 @@ def test_bad_input_names_the_field(block, field):
     with pytest.raises(ScenarioError) as e:
         validate({**BASE, "programme": {"discounts": block}}, file="s.yaml")
     assert e.value.field == f"programme.discounts.{field}"
+
+
+def test_promotions_outside_the_horizon_are_ignored():
+    # the same plan run over a shorter horizon: later promotions simply do not happen
+    p = {"discounts": {"promotions": [{"name": "later", "start": "2029-03-01", "end": "2029-03-10", "discount": 0.2}]}}
+    arms = run({"p": programme(p)})
+    assert np.array_equal(arms["p"].monthly["orders"], arms["baseline"].monthly["orders"])
+    assert arms["p"].mechanic("discounts").summary()["discounts_given"] == 0
 
 
 def test_schema_defaults_name_their_sources():

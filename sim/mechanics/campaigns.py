@@ -77,6 +77,12 @@ DEFAULT_RESPONSE = {
 }
 GAP_EDGES = (0, 30, 90, 180, 365, 730)  # win-back response recorded by days past the delay
 
+def _distinct(idx):
+    """Sorted distinct rows: sort and compare neighbours (numpy 2.x's hash-based unique is far slower)."""
+    idx = np.sort(idx)
+    return idx[np.r_[True, idx[1:] != idx[:-1]]] if idx.size else idx
+
+
 def _groups(sorted_keys):
     """(key, slice) for each run of equal keys in a sorted array."""
     if sorted_keys.size == 0:
@@ -443,7 +449,7 @@ class Campaigns(Mechanic):
             self._launch(day)
         due = self._recheck.pop(day, None)
         if due:
-            t = np.unique(np.concatenate(due))
+            t = _distinct(np.concatenate(due))
             tired = self._refresh_dropout(t, day)
             if tired.any():  # still over-contacted: look again later
                 self._recheck.setdefault(day + int(np.ceil(self.fat.memory_days)), []).append(t[tired])
@@ -461,12 +467,12 @@ class Campaigns(Mechanic):
             if ch.trigger == "birthday":
                 due = self._birthday.get(doy)
                 if due:
-                    self._send(j, np.unique(np.concatenate(due)), day)
+                    self._send(j, _distinct(np.concatenate(due)), day)
                 continue
             if ch.trigger == "anniversary":
                 due = self._anniversary.get(day % 365)
                 if due:
-                    idx = np.unique(np.concatenate(due))
+                    idx = _distinct(np.concatenate(due))
                     self._send(j, idx[c.born_day[idx] < day], day)
                 continue
             batch = self._queues[j].pop(day, None)
@@ -484,8 +490,9 @@ class Campaigns(Mechanic):
                 idx, trig, k = idx[still], trig[still], k[still]
             if idx.size == 0:
                 continue
-            idx, first = np.unique(idx, return_index=True)
-            trig, k = trig[first], k[first]
+            order = np.argsort(idx, kind="stable")
+            first = order[np.r_[True, idx[order][1:] != idx[order][:-1]]]  # each customer's first entry
+            idx, trig, k = idx[first], trig[first], k[first]
             self._send(j, idx, day)
             more = k + 1 < ch.messages
             if more.any():

@@ -55,6 +55,12 @@ from sim.schema import Bool, Choice, Date, Int, ListOf, Num, NonNeg, Prob, Secti
 W_MAX = 5.0          # response weights are clipped: a few extreme customers must not dominate
 FAR_PAST = -(2**30)  # "never" for day columns
 
+
+def _distinct(idx):
+    """Sorted distinct rows: sort and compare neighbours (numpy 2.x's hash-based unique is far slower)."""
+    idx = np.sort(idx)
+    return idx[np.r_[True, idx[1:] != idx[:-1]]] if idx.size else idx
+
 PROMOTION = Section(doc="a calendar promotion", fields={
     "name": Str(doc="promotion name"),
     "start": Date(doc="first day (YYYY-MM-DD)"),
@@ -116,16 +122,13 @@ class Discounts(Mechanic):
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         names = [s.name for s in scenario_cfg.customers.segments] or ["all"]
-        start = scenario_cfg.start_date
+        # a promotion calendar may run past the horizon (a shorter run of the same plan): days outside are ignored
         for i, p in enumerate(cfg.promotions):
             where = f"{path}.promotions[{i}]"
             if p.end < p.start:
                 raise ScenarioError(file, f"{where}.end", f"got {p.end}; allowed: on or after start ({p.start})")
             if p.segment != "all" and p.segment not in names:
                 raise ScenarioError(file, f"{where}.segment", f"got {p.segment!r}; allowed: all or one of {', '.join(names)}")
-            if (p.end - start).days < 0 or (p.start - start).days >= scenario_cfg.horizon_days:
-                raise ScenarioError(file, where, f"runs {p.start}..{p.end}, outside the horizon "
-                                                 f"({start} + {scenario_cfg.horizon_days} days)")
         for i, o in enumerate(cfg.personal_offers):
             where = f"{path}.personal_offers[{i}]"
             if o.target == "segment":
@@ -201,10 +204,11 @@ class Discounts(Mechanic):
         """The customer's deal proneness now: the trait plus what discounts taught them (campaigns read this)."""
         return np.minimum(self.customers.deal_proneness[idx] + self.gain_now(idx), 1.0)
 
-    def weight(self, idx):
+    def weight(self, idx, gain=None):
         """Response weight: responsiveness x deal proneness relative to the launch base (mean about 1)."""
-        w = self.customers.responsiveness[idx] * self.deal_proneness(idx) / self.dp_mean
-        return np.minimum(w, W_MAX)
+        c = self.customers
+        dp = np.minimum(c.deal_proneness[idx] + (self.gain_now(idx) if gain is None else gain), 1.0)
+        return np.minimum(c.responsiveness[idx] * dp / self.dp_mean, W_MAX)
 
     def receive(self, idx, depth):
         """These customers got a discount of this depth: conditioning (any mechanic's discount counts)."""
@@ -232,7 +236,7 @@ class Discounts(Mechanic):
         day = self.model.day
         b = self.b
         gain = self.gain_now(idx, day)
-        w = self.weight(idx)
+        w = self.weight(idx, gain)
         depth = self._deal_depth(idx, day)
         on_deal = depth > 0
         inten = np.where(on_deal, 1.0 + b.elasticity * depth * w, 1.0 / (1.0 + b.waiting * gain / self.dp_mean))
@@ -390,7 +394,7 @@ class Discounts(Mechanic):
             self._apply_promotions(day)
         due = self._refresh_on.pop(day, None)
         if due:
-            self._refresh(np.unique(np.concatenate(due)))
+            self._refresh(_distinct(np.concatenate(due)))
         if self.config.personal_offers:
             self._send_offers(day)
         if self._suspended:
