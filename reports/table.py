@@ -98,6 +98,11 @@ def render(doc) -> str:
         out.append("  Programme cost by line (mean over replications):")
         for k, v in sorted(lines.items(), key=lambda kv: -abs(kv[1])):
             out.append(f"    {k:40} {money(v, cur):>16}")
+    income = {k: v for k, v in eco.get("programme_income_lines", {}).items() if v}
+    if income:
+        out.append("  Programme income by line:")
+        for k, v in sorted(income.items(), key=lambda kv: -abs(kv[1])):
+            out.append(f"    {k:40} {money(v, cur):>16}")
     pts = doc.get("mechanics", {}).get("points")
     if pts:
         out.append(f"  Points: {pts['points_issued']:,.0f} issued, {100 * pts['redemption_rate']:.0f}% redeemed, "

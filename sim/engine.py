@@ -302,8 +302,8 @@ class LoyaltyModel(mesa.Model):
         c = self.customers
         parts = []
         born = c.born_day[: c.n_scheduled]
-        lo = np.searchsorted(born, day, side="left")
-        hi = np.searchsorted(born, day, side="right")
+        lo = np.searchsorted(born, np.int32(day), side="left")  # int32: no conversion of the whole array
+        hi = np.searchsorted(born, np.int32(day), side="right")
         if hi > lo and not c.present[lo]:
             parts.append(np.arange(lo, hi))
             paid = int((c.uid[lo:hi] >= self.n_initial).sum())

@@ -55,8 +55,8 @@ class Stream:
 
     def bits(self, uid, counter) -> np.ndarray:
         uid = np.asarray(uid, dtype=np.uint64)
-        counter = np.asarray(counter, dtype=np.uint64)
-        # uint64 array arithmetic wraps silently (scalars would warn; these are arrays)
+        counter = np.atleast_1d(np.asarray(counter, dtype=np.uint64))
+        # uint64 array arithmetic wraps silently (0-d scalars would warn, hence atleast_1d)
         h = _mix(np.atleast_1d(uid) ^ self.key)
         return _mix(h + (counter + _U64(1)) * _GOLDEN)
 

@@ -50,7 +50,9 @@ def run_arms(scenario, replication: int, programmes: dict, keep_models=False, fr
             "metrics": arm_metrics(model),
             "monthly_profit": model.ledger.profit().tolist(),
             "cost_lines": {f"{k[0]}.{k[1]}": float(v.sum()) for k, v in model.ledger.lines.items()
-                           if model.ledger.kinds[k] != "revenue"},
+                           if model.ledger.kinds[k] == "cost"},
+            "income_lines": {f"{k[0]}.{k[1]}": float(v.sum()) for k, v in model.ledger.lines.items()
+                             if model.ledger.kinds[k] == "income"},
             "mechanics": {m.name: m.summary() for m in model.mechanics},
         }
         if frames:
@@ -155,11 +157,14 @@ def summarise(scenario, results: list, arm: str) -> dict:
            for b, p in zip(base, prog)]
     monthly_incr = np.mean([np.asarray(r["arms"][arm]["monthly_profit"]) - np.asarray(r["arms"][BASELINE]["monthly_profit"])
                             for r in results], axis=0)
-    lines = {}
+    lines, income = {}, {}
     for r in results:
         for k, v in r["arms"][arm]["cost_lines"].items():
             if not k.startswith("base."):
                 lines.setdefault(k, []).append(v)
+        for k, v in r["arms"][arm].get("income_lines", {}).items():
+            if not k.startswith("base."):
+                income.setdefault(k, []).append(v)
     doc["economics"] = {
         "incremental_profit": interval(incr),
         "roi": interval([x for x in roi if x is not None]) if any(x is not None for x in roi)
@@ -167,6 +172,7 @@ def summarise(scenario, results: list, arm: str) -> dict:
         "payback_month": payback_month(monthly_incr),
         "incremental_revenue": interval([p["revenue"] - b["revenue"] for b, p in zip(base, prog)]),
         "programme_lines": {k: _mean(v) for k, v in sorted(lines.items())},
+        "programme_income_lines": {k: _mean(v) for k, v in sorted(income.items())},
         "monthly_incremental_profit": monthly_incr.tolist(),
     }
     mech = {}
