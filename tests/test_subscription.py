@@ -262,7 +262,7 @@ def test_library_scenarios_run_and_switch_off(path):
     on, base = r["arms"]["on"], r["arms"][BASELINE]
     assert on["mechanics"]["subscription"]["joins"] > 0
     assert on["metrics"]["orders"] > base["metrics"]["orders"]
-    assert on["cost_lines"]["subscription.fees"] > 0
+    assert on["income_lines"]["subscription.fees"] > 0
 
 
 def test_ledger_balances_with_every_new_mechanic_on():
