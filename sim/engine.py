@@ -31,6 +31,14 @@ MONTHLY_SERIES = (
 def distinct_rows(idx):
     """Sorted distinct customer rows. Sort and compare neighbours: numpy 2.x's hash-based
     np.unique is ~30x slower on the 10^5-row index arrays a day can dirty."""
+    if idx.size > 65536:
+        top = int(idx.max()) + 1
+        if idx.size * 4 > top:
+            # dense (a month end dirties every present customer): marking rows is O(n),
+            # ~10x faster than sorting 2 x 10^6 rows; the result is the same sorted set
+            mark = np.zeros(top, dtype=bool)
+            mark[idx] = True
+            return np.flatnonzero(mark)
     idx = np.sort(idx)
     return idx[np.r_[True, idx[1:] != idx[:-1]]] if idx.size else idx
 
