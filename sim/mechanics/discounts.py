@@ -163,7 +163,8 @@ class Discounts(Mechanic):
         self.dip_until = self.column("dip_until", np.int32, FAR_PAST)   # first day without the dip
         self.offer_kind = self.column("offer_kind", np.int16, -1)
         self.offer_until = self.column("offer_until", np.int32, FAR_PAST)  # last valid day
-        self.offer_sent = [self.column(f"offer_sent_{k}", np.int32, FAR_PAST) for k in range(len(config.personal_offers))]
+        for k in range(len(config.personal_offers)):
+            self.column(f"offer_sent_{k}", np.int32, FAR_PAST)
         self.offer_depth = np.array([o.discount for o in config.personal_offers] + [0.0])
         self.offer_cap = np.array([np.inf if o.cap is None else o.cap for o in config.personal_offers] + [np.inf])
         # Promotions as horizon days; segment -1 = everyone.
@@ -191,6 +192,11 @@ class Discounts(Mechanic):
             "deal_proneness_gain_mean", "budget_suspended_days")}
 
     # ------------------------------------------------------------------ state helpers
+
+    @property
+    def offer_sent(self):
+        """Day each personal offer was last sent, per customer (columns grow with the base)."""
+        return [getattr(self, f"offer_sent_{k}") for k in range(len(self.config.personal_offers))]
     def gain_now(self, idx, day=None):
         """Deal proneness gained from discounts, faded to today."""
         day = self.model.day if day is None else day
