@@ -7,6 +7,7 @@ replication is written as it finishes and a rerun picks up where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import json
 import math
 import os
@@ -42,9 +43,9 @@ def run_arms(scenario, replication: int, programmes: dict, keep_models=False, fr
     base = launch_base(scenario, seed)
     out = {"replication": replication, "arms": {}}
     arms = [(BASELINE, None)] + list(programmes.items())
-    for i, (name, programme) in enumerate(arms):
-        customers = base if i == len(arms) - 1 else base.copy()  # the last arm may consume the base
-        model = LoyaltyModel(scenario, seed, programme=programme, customers=customers, first_day=0)
+    for name, programme in arms:
+        # every arm starts from the same launch base: the model takes its own copy
+        model = LoyaltyModel(scenario, seed, programme=programme, customers=base, first_day=0)
         model.run()
         arm = {
             "metrics": arm_metrics(model),
@@ -60,6 +61,10 @@ def run_arms(scenario, replication: int, programmes: dict, keep_models=False, fr
         if keep_models:
             arm["model"] = model
         out["arms"][name] = arm
+        # free this arm's customer arrays before the next arm runs: a mesa.Model sits in a
+        # reference cycle (mesa keeps a bound step method on it), so only the collector frees it
+        del model
+        gc.collect()
     return out
 
 
