@@ -177,18 +177,19 @@ class Tiers(Mechanic):
     def start_day(self, day):
         push = self._days_to_evaluation(day) < self.b.push_days
         first_of_month = day == 0 or self.calendar.month_of(day - 1) != self.calendar.month_of(day)
-        if not self._started or push != self._push_active or (push and first_of_month):
-            self._started = True
-            self._push_active = push
-            c = self.customers
-            self._refresh(np.flatnonzero(c.present[: c.n]))
         if first_of_month and self.ring is not None and day > 0:
             # the rolling window moves on: the month that leaves it stops counting
+            # (before the refresh below, so the push sees the new month's window)
             slot = self.calendar.month_of(day) % self.ring.shape[0]
             n = self.customers.n
             self.qual[:n] -= self.ring[slot, :n]
             np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
             self.ring[slot, :n] = 0.0
+        if not self._started or push != self._push_active or (push and first_of_month):
+            self._started = True
+            self._push_active = push
+            c = self.customers
+            self._refresh(np.flatnonzero(c.present[: c.n]))
 
     def price_orders(self, orders):
         t = self.tier[orders.idx]
