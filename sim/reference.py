@@ -423,12 +423,14 @@ class Customer(mesa.Agent):
 
     def tiers_start_day(self, day):
         m = self.model
-        if m.tiers_refresh_today:
-            self.tiers_refresh()   # the engine refreshes every present customer on these days
         if m.first_of_month and day > 0 and m.tiers.window == "rolling":
             # the month that leaves the rolling window stops counting
             self.qual -= self.qual_by_month.pop(m.month - m.tiers.window_months, 0.0)
             self.qual = max(self.qual, 0.0)
+        if m.tiers_refresh_today:
+            # the engine refreshes every present customer on these days (the first of a
+            # month while the requalification push is on, or when it switches on or off)
+            self.tiers_refresh()
 
     def tiers_after_order(self, day, paid):
         m = self.model
