@@ -124,12 +124,19 @@ def run_replications(scenario, programmes: dict, replications: int, workers: int
         else:
             with cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
                 futs = [pool.submit(_run_one, (scenario, r, programmes, frames)) for r in todo]
+                kept = set()
                 try:
                     for f in cf.as_completed(futs):
                         keep(f.result())
+                        kept.add(f)
                 except KeyboardInterrupt:
+                    # stop what has not started; what is running finishes and is kept (a second
+                    # Ctrl-C abandons it)
                     for f in futs:
                         f.cancel()
+                    for f in futs:
+                        if f not in kept and not f.cancelled():
+                            keep(f.result())
                     raise
     except KeyboardInterrupt:
         completed = False

@@ -138,3 +138,34 @@ def test_compare_ranks_strategies_on_shared_customers(tmp_path):
     assert r.returncode == 2 and "customers" in r.stderr and "Traceback" not in r.stderr
     txt = invoke("compare", a, b, "-j", "1")
     assert "beats next" in txt.stdout
+
+
+def test_ctrl_c_keeps_finished_replications_and_a_rerun_finishes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    p = write(tmp_path, GOOD.replace("replications: 2", "replications: 8").replace("initial: 500", "initial: 2500"))
+    out = tmp_path / "out"
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from sim.cli import main; sys.exit(main(sys.argv[1:]))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", code, "run", str(p), "--out", str(out), "-j", "2", "--json"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reps = out / "replications"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (reps.exists() and list(reps.glob("rep_*.json"))):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    partial = json.loads(stdout)
+    assert partial["interrupted"] is True and 1 <= partial["replications"] < 8
+    saved = len(list(reps.glob("rep_*.json")))
+    assert saved == partial["replications"]
+    # the rerun reuses what was saved and gives what an uninterrupted run gives
+    resumed = invoke("run", p, "--out", out, "-j", "1", "--json")
+    fresh = invoke("run", p, "-j", "1", "--json")
+    assert resumed.returncode == 0 and json.loads(resumed.stdout)["lift"] == json.loads(fresh.stdout)["lift"]
