@@ -108,7 +108,9 @@ class Points(Mechanic):
         self.intensity = self.factor("intensity")
         self.dropout = self.factor("dropout")
         self.basket = self.factor("basket")
-        self.lots = np.zeros((n_lots, self.customers.capacity), dtype=np.float64) if self.expire_months else None
+        # points per customer per month earned (whole points: float32 is exact to 16.7 million)
+        self.lots = np.zeros((n_lots, self.customers.capacity), dtype=np.float32) if self.expire_months else None
+        self._launch_month = self.calendar.month_of(max(model.day, 0))
         self._releases: dict[int, list] = {}     # day -> [(idx, points)] pending points becoming usable
         self._reset_ends: dict[int, list] = {}   # day -> [idx] whose post-reward reset ends
         months = model.n_months
@@ -123,7 +125,7 @@ class Points(Mechanic):
     def grow(self, capacity):
         super().grow(capacity)
         if self.lots is not None:
-            new = np.zeros((self.n_lots, capacity))
+            new = np.zeros((self.n_lots, capacity), dtype=np.float32)
             new[:, : self.lots.shape[1]] = self.lots
             self.lots = new
 
@@ -150,9 +152,24 @@ class Points(Mechanic):
             self._credit(idx, pts, day)
 
     def _credit(self, idx, pts, day):
-        np.add.at(self.balance, idx, pts)
+        """Make points usable. ``idx`` holds distinct customers (one order batch, one release)."""
+        self.balance[idx] += pts
         if self.lots is not None:
-            np.add.at(self.lots[self._lot_slot(day)], idx, pts)
+            self.lots[self._lot_slot(day), idx] += pts.astype(np.float32)
+
+    def grant(self, idx, pts):
+        """Bonus points from another mechanic (campaigns, anniversaries); repeated customers allowed."""
+        idx = np.asarray(idx)
+        pts = np.broadcast_to(np.asarray(pts, dtype=np.float64), idx.shape)
+        if idx.size == 0:
+            return
+        uniq, inv = np.unique(idx, return_inverse=True)
+        total = np.bincount(inv, weights=pts, minlength=uniq.size)
+        member = self.member[uniq]
+        uniq, total = uniq[member], total[member]
+        if uniq.size:
+            self._issue(uniq, total, self.model.day)
+            self._refresh(uniq)
 
     def _debit_fifo(self, idx, pts):
         """Take redeemed points from the oldest lots first (they expire first)."""
@@ -160,7 +177,8 @@ class Points(Mechanic):
             return
         left = pts.astype(np.float64).copy()
         m = self.calendar.month_of(self.model.day)
-        for age in range(self.n_lots - 1, -1, -1):  # oldest lot first
+        oldest = min(self.n_lots - 1, m - self._launch_month)  # no lots before the launch month
+        for age in range(oldest, -1, -1):  # oldest lot first
             slot = (m - age) % self.n_lots
             take = np.minimum(self.lots[slot, idx], left)
             self.lots[slot, idx] -= take
@@ -203,7 +221,7 @@ class Points(Mechanic):
         rel = self._releases.pop(day, None)
         if rel:
             for idx, pts in rel:
-                np.subtract.at(self.pending, idx, pts)
+                self.pending[idx] -= pts
                 self._credit(idx, pts, day)
         ends = self._reset_ends.pop(day, None)
         if ends:
@@ -223,8 +241,8 @@ class Points(Mechanic):
             gap = (orders.day - last[ok]).astype(np.float64)
             # stamps-style position: 0..9 tenths of the way to a reward, 10 = a reward is due
             bucket = np.minimum((self.progress(r[ok]) * 10 + 1e-9).astype(int), 10)
-            np.add.at(self._gg_sum, bucket, gap)
-            np.add.at(self._gg_n, bucket, 1)
+            self._gg_sum += np.bincount(bucket, weights=gap, minlength=11)
+            self._gg_n += np.bincount(bucket, minlength=11)
         cfg = self.config.redemption
         eligible = mem & (self.balance[idx] >= self.threshold)
         if not eligible.any():

@@ -93,6 +93,7 @@ class Tiers(Mechanic):
         self.months_below = self.column("months_below", np.int16, 0)
         self.demoted_day = self.column("demoted_day", np.int32, -(2**30))
         self.ever_promoted = self.column("ever_promoted", np.bool_, False)
+        self.pushed = self.column("pushed", np.bool_, False)  # the requalification push is on for them
         self.qual = self.column("qual", np.float64, 0.0)  # value in the current window
         self.intensity = self.factor("intensity")
         self.dropout = self.factor("dropout")
@@ -149,7 +150,11 @@ class Tiers(Mechanic):
         inten = np.where(demoted, inten * (1.0 - b.demotion_intensity), inten)
         drop = np.where(demoted, drop * (1.0 + b.demotion_dropout), drop)
         if self._push_active and b.requalify_push:
-            inten *= 1.0 + b.requalify_push * w * self._close_to_threshold(idx)
+            close = self._close_to_threshold(idx)
+            inten *= 1.0 + b.requalify_push * w * close
+            self.pushed[idx] = close > 0
+        else:
+            self.pushed[idx] = False
         self.intensity[idx] = inten
         self.dropout[idx] = drop
         self.basket[idx] = 1.0 + b.status_basket * status
@@ -176,16 +181,8 @@ class Tiers(Mechanic):
     # ------------------------------------------------------------------ hooks
     def start_day(self, day):
         push = self._days_to_evaluation(day) < self.b.push_days
-        first_of_month = day == 0 or self.calendar.month_of(day - 1) != self.calendar.month_of(day)
-        if first_of_month and self.ring is not None and day > 0:
-            # the rolling window moves on: the month that leaves it stops counting
-            # (before the refresh below, so the push sees the new month's window)
-            slot = self.calendar.month_of(day) % self.ring.shape[0]
-            n = self.customers.n
-            self.qual[:n] -= self.ring[slot, :n]
-            np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
-            self.ring[slot, :n] = 0.0
-        if not self._started or push != self._push_active or (push and first_of_month):
+        if not self._started or push != self._push_active:
+            # the push switches on or off (calendar windows): everyone's factors change
             self._started = True
             self._push_active = push
             c = self.customers
@@ -250,14 +247,32 @@ class Tiers(Mechanic):
                 self.monthly["downgrades"][mo] += r.size
         if self.config.window == "calendar" and evaluate:
             self.qual[:n] = 0.0
+        if self.ring is not None:
+            # the rolling window moves on: the month that leaves it for next month stops
+            # counting (before the refresh, so the push sees next month's window)
+            slot = (month + 1) % self.ring.shape[0]
+            self.qual[:n] -= self.ring[slot, :n]
+            np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
+            self.ring[slot, :n] = 0.0
         # status dilution: the share of active customers at or above each tier
+        tier = self.tier[idx]
         active = c.last_order_day[idx] > day - self.model.window
         if active.any():
-            t_act = self.tier[idx][active]
-            share = np.array([(t_act >= i).mean() for i in range(self.n_levels)])
+            counts = np.bincount(tier[active], minlength=self.n_levels)
+            share = counts[::-1].cumsum()[::-1] / active.sum()
             share[0] = 0.0
             self.dilution_factor = 1.0 - self.b.dilution * share
-        self._refresh(idx)
+        # refresh whoever's factors can have changed: members above the entry tier (status,
+        # dilution), customers pushed or close to a threshold, demotions within memory
+        # (and their expiry); everyone if the entry tier itself carries status
+        if self.status[0] > 0:
+            rows = idx
+        else:
+            self._push_active = self._days_to_evaluation(day + 1) < self.b.push_days
+            close = self._close_to_threshold(idx) > 0 if self._push_active else np.zeros(idx.size, bool)
+            recent = self.demoted_day[idx] > day - self.b.demotion_memory_days - 32
+            rows = idx[(tier > 0) | close | self.pushed[idx] | recent]
+        self._refresh(rows)
 
     def series(self):
         return dict(self.monthly)
