@@ -137,7 +137,7 @@ class Tiers(Mechanic):
         return (np.searchsorted(self.thresholds, self.qual[idx] + 1e-9, side="right") - 1).astype(np.int8)
 
     # ------------------------------------------------------------------ behaviour
-    def _refresh(self, idx):
+    def _refresh(self, idx, close=None):
         if idx.size == 0:
             return
         b = self.b
@@ -150,7 +150,7 @@ class Tiers(Mechanic):
         inten = np.where(demoted, inten * (1.0 - b.demotion_intensity), inten)
         drop = np.where(demoted, drop * (1.0 + b.demotion_dropout), drop)
         if self._push_active and b.requalify_push:
-            close = self._close_to_threshold(idx)
+            close = self._close_to_threshold(idx) if close is None else close.astype(np.float64)
             inten *= 1.0 + b.requalify_push * w * close
             self.pushed[idx] = close > 0
         else:
@@ -222,22 +222,25 @@ class Tiers(Mechanic):
         c = self.customers
         n = c.n
         mo = max(month, 0)
-        idx = np.flatnonzero(c.present[:n])
-        tier = self.tier[idx]
+        present = c.present[:n]
+        tier_all = self.tier[:n]
+        counts = np.bincount(tier_all[present], minlength=self.n_levels)
         # perks cost per member-month
         if self.perk_cost.any():
-            self.book("perks", float(self.perk_cost[tier].sum()))
+            self.book("perks", float(counts @ self.perk_cost))
         for i, lv in enumerate(self.config.levels):
-            self.monthly[f"tier_{lv.name}"][mo] = int((tier == i).sum())
+            self.monthly[f"tier_{lv.name}"][mo] = int(counts[i])
         evaluate = self.config.window == "rolling" or self.calendar.date(day).month == 12 and self.calendar.date(day).day == 31
         if evaluate and self.config.downgrade != "none":
-            qualified = self.qualified_level(idx)
+            members = np.flatnonzero(present & (tier_all > 0))  # the entry tier cannot go lower
+            tier = tier_all[members]
+            qualified = self.qualified_level(members)
             below = qualified < tier
-            self.months_below[idx[below]] += 1
-            self.months_below[idx[~below]] = 0
-            due = below & (self.months_below[idx] > self.config.grace_months)
+            self.months_below[members[below]] += 1
+            self.months_below[members[~below]] = 0
+            due = below & (self.months_below[members] > self.config.grace_months)
             if due.any():
-                r = idx[due]
+                r = members[due]
                 if self.config.downgrade == "one_step":
                     self.tier[r] = self.tier[r] - 1
                 else:
@@ -255,24 +258,25 @@ class Tiers(Mechanic):
             np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
             self.ring[slot, :n] = 0.0
         # status dilution: the share of active customers at or above each tier
-        tier = self.tier[idx]
-        active = c.last_order_day[idx] > day - self.model.window
+        active = present & (c.last_order_day[:n] > day - self.model.window)
         if active.any():
-            counts = np.bincount(tier[active], minlength=self.n_levels)
-            share = counts[::-1].cumsum()[::-1] / active.sum()
+            counts = np.bincount(tier_all[active], minlength=self.n_levels)
+            share = counts[::-1].cumsum()[::-1] / counts.sum()
             share[0] = 0.0
             self.dilution_factor = 1.0 - self.b.dilution * share
         # refresh whoever's factors can have changed: members above the entry tier (status,
         # dilution), customers pushed or close to a threshold, demotions within memory
         # (and their expiry); everyone if the entry tier itself carries status
+        self._push_active = self._days_to_evaluation(day + 1) < self.b.push_days
+        close_all = self._close_to_threshold(np.arange(n)) > 0 if self._push_active else None
         if self.status[0] > 0:
-            rows = idx
+            rows = np.flatnonzero(present)
         else:
-            self._push_active = self._days_to_evaluation(day + 1) < self.b.push_days
-            close = self._close_to_threshold(idx) > 0 if self._push_active else np.zeros(idx.size, bool)
-            recent = self.demoted_day[idx] > day - self.b.demotion_memory_days - 32
-            rows = idx[(tier > 0) | close | self.pushed[idx] | recent]
-        self._refresh(rows)
+            cand = (tier_all > 0) | self.pushed[:n] | (self.demoted_day[:n] > day - self.b.demotion_memory_days - 32)
+            if close_all is not None:
+                cand |= close_all
+            rows = np.flatnonzero(present & cand)
+        self._refresh(rows, close=None if close_all is None else close_all[rows])
 
     def series(self):
         return dict(self.monthly)
