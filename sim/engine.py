@@ -366,6 +366,7 @@ class LoyaltyModel(mesa.Model):
         orders = Orders(idx, day, gross, is_first, uid)
         for m in self.mechanics:
             m.price_orders(orders)
+        orders.settle()
         # ledger: sales at list price and the cost of goods sold
         revenue = float(gross.sum())
         self.ledger.book(BASE, "sales", revenue, "revenue")

@@ -21,7 +21,7 @@ from sim.schema import Section
 class Orders:
     """Today's batch of orders, at most one per customer (the engine loops for more)."""
 
-    __slots__ = ("idx", "day", "gross", "discount", "reward", "first", "free_delivery", "uid")
+    __slots__ = ("idx", "day", "gross", "discount", "reward", "first", "free_delivery", "uid", "_paid")
 
     def __init__(self, idx, day, gross, first, uid):
         self.idx = idx                      # customer rows
@@ -32,14 +32,21 @@ class Orders:
         self.reward = np.zeros(len(idx))    # face value of points rewards redeemed on this order
         self.first = first                  # the customer's first order ever (acquisition)
         self.free_delivery = np.zeros(len(idx), dtype=bool)
+        self._paid = None
 
     def __len__(self):
         return len(self.idx)
 
     @property
     def paid(self):
-        """What the customer pays for the goods (delivery fees aside)."""
+        """What the customer pays for the goods (delivery fees aside); fixed once prices are set."""
+        if self._paid is not None:
+            return self._paid
         return np.maximum(self.gross - self.discount - self.reward, 0.0)
+
+    def settle(self):
+        """Prices are final (after every mechanic's price_orders): compute what is paid once."""
+        self._paid = np.maximum(self.gross - self.discount - self.reward, 0.0)
 
 
 class Mechanic:

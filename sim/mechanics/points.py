@@ -193,18 +193,23 @@ class Points(Mechanic):
             return
         b = self.behave
         resp = self.customers.responsiveness[idx]
-        prog = self.progress(idx)
-        member = self.member[idx]
-        inten = 1.0 + b.goal_gradient * resp * prog ** b.goal_gradient_shape
-        inten *= 1.0 + b.rewarded_behaviour * resp * (self.rewards[idx] > 0)
+        held = (self.balance[idx] + self.pending[idx]) / self.threshold  # rewards' worth held
+        prog = np.minimum(held, 1.0)
+        inten = 1.0 + b.goal_gradient * resp * (prog if b.goal_gradient_shape == 1.0 else prog ** b.goal_gradient_shape)
+        if b.rewarded_behaviour:
+            inten *= 1.0 + b.rewarded_behaviour * resp * (self.rewards[idx] > 0)
+        drop = 1.0 / (1.0 + b.switching_cost * resp * np.minimum(held, 2.0))
         in_reset = self.reset_until[idx] > self.model.day
-        inten *= np.where(in_reset, 1.0 - b.post_reward_dip * np.minimum(resp, 1.0 / max(b.post_reward_dip, 1e-9)), 1.0)
-        held = np.minimum((self.balance[idx] + self.pending[idx]) / self.threshold, 2.0)
-        drop = 1.0 / (1.0 + b.switching_cost * resp * held)
-        drop *= np.where(in_reset, 1.0 + b.post_reward_dropout, 1.0)
-        self.intensity[idx] = np.where(member, np.maximum(inten, 0.0), 1.0)
-        self.dropout[idx] = np.where(member, drop, 1.0)
-        self.basket[idx] = np.where(member, 1.0 + b.basket_gain * resp, 1.0)
+        if in_reset.any():
+            inten *= np.where(in_reset, 1.0 - b.post_reward_dip * np.minimum(resp, 1.0 / max(b.post_reward_dip, 1e-9)), 1.0)
+            drop *= np.where(in_reset, 1.0 + b.post_reward_dropout, 1.0)
+        basket = 1.0 + b.basket_gain * resp
+        if self.config.enrolment < 1.0:  # non-members are untouched
+            member = self.member[idx]
+            inten, drop, basket = np.where(member, inten, 1.0), np.where(member, drop, 1.0), np.where(member, basket, 1.0)
+        self.intensity[idx] = np.maximum(inten, 0.0)
+        self.dropout[idx] = drop
+        self.basket[idx] = basket
         self.changed(idx)
 
     # ------------------------------------------------------------------ hooks

@@ -143,7 +143,7 @@ class Tiers(Mechanic):
         b = self.b
         t = self.tier[idx]
         w = self.customers.status_seeking[idx] / self._status_seek_mean
-        status = self.status[t] * self.dilution_factor[t] * w
+        status = (self.status * self.dilution_factor)[t] * w
         inten = 1.0 + b.status_intensity * status
         drop = np.maximum(1.0 - b.status_retention * status, 0.05)
         demoted = self.demoted_day[idx] > self.model.day - b.demotion_memory_days
