@@ -20,13 +20,23 @@ come out with this merge.
 Returns and zero-value rows (``returns=``):
 
 ``"net"`` (default)
-    Rows with amount 0 are dropped. Negative rows (returns, refunds) are netted
-    into the same customer's transaction that day; a day whose net value is <= 0
-    is dropped (a return with no purchase that day, or a purchase fully returned).
+    Negative rows (returns, refunds) are netted into the same customer's
+    transaction that day. A day whose net value is < 0, or is 0 because returns
+    cancelled its purchases, is dropped. A day of zero-value rows only (a free
+    order: a promotion, a redeemed reward) is kept as a purchase occasion worth 0.
+    Why keep free orders: they are visits, and the published CDNOW fits count
+    them (8 CDNOW customers' only purchase was a $0.00 CD; the 2,357-customer
+    figures include them).
+``"net-drop-zero"``
+    As ``"net"``, but rows with amount 0 are dropped first, so free orders do not
+    count as transactions.
 ``"ignore"``
-    Rows with amount 0 and negative rows are dropped; purchases are kept whole.
+    Negative rows are dropped; purchases (including free ones) are kept whole.
 ``"error"``
     Any negative amount is a :class:`DataError` (use when the log should have none).
+
+Customers whose repeat purchases are all worth 0 have no spend to fit and are
+left out of the Gamma-Gamma fit (see :mod:`calibration.models.gammagamma`).
 
 A log whose amounts are all <= 0 is an error under every policy. Every problem a
 user's file can cause raises :class:`sim.errors.DataError` naming the file, the
@@ -37,7 +47,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +56,7 @@ import pandas as pd
 from calibration.dates import parse_dates
 from sim.errors import DataError
 
-RETURNS_POLICIES = ("net", "ignore", "error")
+RETURNS_POLICIES = ("net", "net-drop-zero", "ignore", "error")
 
 # Name fragments that identify a column, most specific first.
 _GUESSES = {
@@ -82,7 +92,6 @@ class TransactionLog:
     nonpositive_days_dropped: int = 0
     rows_merged: int = 0
     returns_policy: str = "net"
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_transactions(self) -> int:
@@ -163,13 +172,16 @@ def _merge_days(raw: pd.DataFrame, file: str, columns: dict, returns: str) -> Tr
         _bad_row(file, amount_col, negative, raw["amount"], "is negative, which --returns error does not allow; use --returns net or ignore")
 
     zero = raw["amount"] == 0
-    kept = raw[~zero]
-    if returns == "ignore":
-        kept = kept[kept["amount"] > 0]
+    kept = raw
+    if returns == "net-drop-zero":
+        kept = kept[~zero]
+    elif returns == "ignore":
+        kept = kept[~negative]
 
-    days = kept.groupby(["customer", "date"], sort=True, as_index=False, observed=True)["amount"].sum()
-    nonpositive = days["amount"] <= 0
-    orders = days[~nonpositive].reset_index(drop=True)
+    grouped = kept.assign(is_return=kept["amount"] < 0).groupby(["customer", "date"], sort=True, observed=True)
+    days = grouped.agg(amount=("amount", "sum"), has_return=("is_return", "any")).reset_index()
+    dropped = (days["amount"] < 0) | ((days["amount"] <= 0) & days["has_return"])
+    orders = days.loc[~dropped, ["customer", "date", "amount"]].reset_index(drop=True)
     if orders.empty:
         raise DataError(f"{file}: no purchase day has a positive net value in column '{amount_col}'")
 
@@ -178,9 +190,9 @@ def _merge_days(raw: pd.DataFrame, file: str, columns: dict, returns: str) -> Tr
         source=file,
         columns=columns,
         rows_read=len(raw),
-        zero_rows_dropped=int(zero.sum()),
+        zero_rows_dropped=int(zero.sum()) if returns == "net-drop-zero" else 0,
         return_rows=int(negative.sum()),
-        nonpositive_days_dropped=int(nonpositive.sum()),
+        nonpositive_days_dropped=int(dropped.sum()),
         rows_merged=len(kept) - len(days),
         returns_policy=returns,
     )
@@ -268,6 +280,9 @@ def _choose_columns(table: pd.DataFrame, file: str, defaults: dict, **given) -> 
             continue
         taken = set(chosen.values())
         name = defaults.get(role) or _guess(names, role, taken)
+        if name is None and role == "date":
+            # No telling name: a column that already holds datetimes (Parquet) is the date.
+            name = next((n for n in names if n not in taken and pd.api.types.is_datetime64_any_dtype(table[n])), None)
         if name is None or name in taken:
             raise DataError(
                 f"{file}: no {role} column found among: {', '.join(names)}; name it with {_FLAG[role]}"

@@ -1,0 +1,134 @@
+"""The ``customers:`` population block that scenarios include.
+
+This is the contract with the engine. Layout (values from CDNOW)::
+
+    # written by loyalsim calibrate from <file> on <date>; <n> customers, <m> transactions
+    customers:
+      time_unit: week          # the unit of alpha (and beta): day, week, month or year
+      purchase:
+        model: bgnbd           # or paretonbd
+        r: 0.243
+        alpha: 4.414
+        a: 0.793               # bgnbd: a, b; paretonbd: s, beta
+        b: 2.426
+      spend:                   # Gamma-Gamma, currency per order
+        p: 6.25
+        q: 3.74
+        gamma: 15.44
+      segments:                # only with --segments; shares sum to 1
+        - name: champions
+          share: 0.12
+          purchase: {model: bgnbd, r: ..., alpha: ..., a: ..., b: ...}
+          spend: {p: ..., q: ..., gamma: ...}
+
+Parameters are written with 6 significant digits. Each segment is preceded by a
+comment saying whether its parameters were fitted on the segment or are the
+population's (and why).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+import yaml
+
+from calibration.models import PURCHASE_MODELS, gammagamma
+from calibration.models.base import ModelFit
+from calibration.summary import DAYS_PER_UNIT
+from sim.errors import UserError
+
+SIGNIFICANT_DIGITS = 6
+
+
+def population_block(purchase: ModelFit, spend: ModelFit, *, time_unit: str = "week", segments=None) -> dict:
+    """The population block as a dict: ``{"customers": {...}}``.
+
+    ``purchase`` is a BG/NBD or Pareto/NBD fit (or any object with ``model`` and
+    ``params``), ``spend`` a Gamma-Gamma fit, ``segments`` a list of
+    :class:`calibration.segments.Segment` (optional).
+    """
+    if time_unit not in DAYS_PER_UNIT:
+        raise UserError(f"time_unit: '{time_unit}' is not allowed; use one of {', '.join(DAYS_PER_UNIT)}")
+    customers = {
+        "time_unit": time_unit,
+        "purchase": _purchase(purchase.model, purchase.params),
+        "spend": _spend(spend.params),
+    }
+    if segments:
+        shares = _shares_summing_to_one([seg.share for seg in segments])
+        customers["segments"] = [
+            {
+                "name": seg.name,
+                "share": share,
+                "purchase": _purchase(purchase.model, seg.purchase),
+                "spend": _spend(seg.spend),
+            }
+            for seg, share in zip(segments, shares)
+        ]
+    return {"customers": customers}
+
+
+def format_population_block(block: dict, *, source: str, n_customers: int, n_transactions: int,
+                            segments=None, date: _dt.date | None = None) -> str:
+    """YAML text of ``block`` with the provenance comment line (and a comment per segment)."""
+    date = date or _dt.date.today()
+    header = (f"# written by loyalsim calibrate from {source} on {date.isoformat()}; "
+              f"{n_customers} customers, {n_transactions} transactions\n")
+    customers = block["customers"]
+    body = {k: v for k, v in customers.items() if k != "segments"}
+    text = yaml.safe_dump({"customers": body}, sort_keys=False, default_flow_style=False)
+    if "segments" in customers:
+        lines = ["  segments:"]
+        by_name = {seg.name: seg for seg in (segments or [])}
+        for entry in customers["segments"]:
+            seg = by_name.get(entry["name"])
+            if seg is not None:
+                lines.append(f"    # {seg.name} ({seg.rule}): {seg.customers} customers; purchase: "
+                             f"{seg.purchase_source}; spend: {seg.spend_source}")
+            lines.append(f"    - name: {entry['name']}")
+            lines.append(f"      share: {entry['share']!r}")
+            lines.append(f"      purchase: {_flow(entry['purchase'])}")
+            lines.append(f"      spend: {_flow(entry['spend'])}")
+        text += "\n".join(lines) + "\n"
+    return header + text
+
+
+def write_population_block(path, block: dict, **provenance) -> Path:
+    """Write the block to ``path`` (YAML); see :func:`format_population_block` for ``provenance``."""
+    path = Path(path)
+    text = format_population_block(block, **provenance)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out {path}: cannot write the population block: {exc.strerror or exc}") from None
+    return path
+
+
+def _purchase(model: str, params: dict) -> dict:
+    names = PURCHASE_MODELS[model].PARAMS
+    return {"model": model, **{name: _round(params[name]) for name in names}}
+
+
+def _spend(params: dict) -> dict:
+    return {name: _round(params[name]) for name in gammagamma.PARAMS}
+
+
+def _round(value: float) -> float:
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+def _flow(mapping: dict) -> str:
+    return "{" + ", ".join(f"{k}: {v!r}" if not isinstance(v, str) else f"{k}: {v}" for k, v in mapping.items()) + "}"
+
+
+def _shares_summing_to_one(shares: list[float]) -> list[float]:
+    """Round shares to 6 decimals and put the rounding residue on the largest, so they sum to 1."""
+    rounded = [round(s, 6) for s in shares]
+    largest = max(range(len(rounded)), key=lambda i: rounded[i])
+    rounded[largest] = round(1.0 - math.fsum(r for i, r in enumerate(rounded) if i != largest), 6)
+    return rounded
