@@ -68,22 +68,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segments", action="store_true", help="add RFM segments to the population block")
     parser.add_argument("--out", metavar="FILE.yaml", help="write the population block to this file")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the text report")
-    parser.add_argument("--targets", metavar="FILE", help="calibrate to KPI targets (not available yet)")
+    parser.add_argument("--targets", metavar="FILE",
+                        help="no log? calibrate the base to the KPIs you know (YAML: retention_rate, average_check, "
+                             "purchase_frequency, loyal_share, repeat_purchase_rate, customers) by simulation")
+    parser.add_argument("--response", metavar="FILE",
+                        help="fit a scenario's programme-response strengths to observed lifts "
+                             "(YAML: scenario, lifts); --out writes the response block")
     parser.add_argument("--maxiter", type=int, default=500, metavar="N",
                         help="optimiser iteration limit per fit (default: 500)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``loyalsim calibrate``; return the exit code."""
-    if getattr(args, "targets", None):
-        raise UserError(f"--targets {args.targets}: calibration to KPI targets is not available yet; "
-                        "calibrate from a transaction log FILE instead")
+    if getattr(args, "targets", None) or getattr(args, "response", None):
+        if args.file:
+            raise UserError("calibrate: give a transaction log FILE, or --targets, or --response, not several")
+        if args.targets and args.response:
+            raise UserError("calibrate: --targets and --response are separate steps; run them one at a time")
+        _check_out(args)
+        return _run_targets(args) if args.targets else _run_response(args)
     if not args.file:
         raise UserError("calibrate: FILE is required: a transaction log (CSV, Parquet or whitespace text)")
     if args.maxiter < 1:
         raise UserError(f"--maxiter: {args.maxiter} is not allowed; use a positive number of iterations")
-    if args.out and not Path(args.out).resolve().parent.is_dir():
-        raise UserError(f"--out {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
+    _check_out(args)
 
     result = calibrate(
         args.file,
@@ -115,4 +123,61 @@ def run(args: argparse.Namespace) -> int:
         )
         note = f"wrote the population block to {args.out}"
         print(note, file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _check_out(args):
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise UserError(f"--out {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
+
+
+def _write_yaml(path, block, header):
+    import yaml
+    Path(path).write_text(header + yaml.safe_dump(block, sort_keys=False))
+
+
+def _run_targets(args) -> int:
+    """KPI calibration: the base's parameters from the KPIs a business knows, by simulation."""
+    from calibration.kpi import fit_kpis, read_targets, render
+    targets = read_targets(args.targets)
+    fit = fit_kpis(targets)
+    if args.json:
+        print(json.dumps({
+            "targets": fit.targets, "achieved": fit.achieved, "errors": fit.errors,
+            "within_tolerance": fit.within_tolerance, "tolerance": fit.tolerance, "conflicts": fit.conflicts,
+            "params": fit.params, "spend": fit.spend, "simulations": fit.evaluations,
+            "population": fit.block(targets.customers, targets.history_days),
+        }, allow_nan=False))
+    else:
+        print(render(fit))
+    if not fit.within_tolerance:
+        print("loyalsim: calibrate --targets: the KPIs could not all be met within "
+              f"{fit.tolerance:.0%}; no parameters written", file=sys.stderr)
+        return 2
+    if args.out:
+        _write_yaml(args.out, fit.block(targets.customers, targets.history_days),
+                    f"# written by loyalsim calibrate --targets {args.targets}: BG/NBD and Gamma-Gamma parameters\n"
+                    "# whose simulated no-programme KPIs match the targets (simulated method of moments)\n")
+        print(f"wrote the population block to {args.out}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _run_response(args) -> int:
+    """Programme response from evidence: response strengths that reproduce observed lifts."""
+    from calibration.response import fit_response, read_evidence, render, response_block
+    evidence = read_evidence(args.response)
+    fit = fit_response(evidence)
+    if args.json:
+        print(json.dumps({
+            "strengths": fit.strengths, "baseline": fit.baseline, "programme": fit.programme,
+            "target_lifts": fit.targets, "simulated_lifts": fit.achieved, "errors": fit.errors,
+            "notes": fit.notes, "simulations": fit.evaluations,
+        }, allow_nan=False))
+    else:
+        print(render(fit))
+    if args.out:
+        _write_yaml(args.out, response_block(fit),
+                    f"# written by loyalsim calibrate --response {args.response}: response strengths per channel\n"
+                    "# include it in the scenario: response: {include: THIS_FILE}\n")
+        print(f"wrote the response block to {args.out}", file=sys.stderr if args.json else sys.stdout)
     return 0
