@@ -70,9 +70,13 @@ def test_not_converged_writes_nothing_and_exits_2(capsys, tmp_path):
     assert "did not converge" in captured.err and "no parameters written" in captured.err
 
 
-def test_targets_not_available_yet():
-    with pytest.raises(UserError, match="--targets kpis.yaml: calibration to KPI targets is not available yet"):
+def test_one_source_at_a_time():
+    with pytest.raises(UserError, match="kpis.yaml: file not found"):
         cli.run(parse("--targets", "kpis.yaml"))
+    with pytest.raises(UserError, match="not several"):
+        cli.run(parse(str(cdnow_path()), "--targets", "kpis.yaml"))
+    with pytest.raises(UserError, match="one at a time"):
+        cli.run(parse("--targets", "kpis.yaml", "--response", "lifts.yaml"))
     with pytest.raises(UserError, match="FILE is required"):
         cli.run(parse())
 
