@@ -464,7 +464,7 @@ def render(fit: KpiFit) -> str:
             f"Gamma-Gamma: p {fit.spend['p']:.4g}, q {fit.spend['q']:.4g}, gamma {fit.spend['gamma']:.4g}",
             f"(scenarios using this base should set metrics.loyal_min_orders: {fit.loyal_min_orders} and "
             f"metrics.activity_window_days: {fit.activity_window_days}, the definitions fitted)"]
-    if any(k in fit.targets for k in SHAPES):
+    if fit.within_tolerance and any(k in fit.targets for k in SHAPES):
         # honest about what the KPIs pin down: the loyal share moves only a few percent
         # over the whole range of r, so one base's sampling error moves the fitted r a lot
         out.append("The loyal share / repeat rate pin the purchase-rate spread r only loosely: a base at another "
