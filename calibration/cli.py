@@ -146,6 +146,7 @@ def _run_targets(args) -> int:
             "targets": fit.targets, "achieved": fit.achieved, "errors": fit.errors,
             "within_tolerance": fit.within_tolerance, "tolerance": fit.tolerance, "conflicts": fit.conflicts,
             "params": fit.params, "spend": fit.spend, "simulations": fit.evaluations,
+            "other_seeds": {"seeds": fit.check_seeds, "customers": fit.check_customers, "kpis": fit.check},
             "population": fit.block(targets.customers, targets.history_days),
         }, allow_nan=False))
     else:

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from calibration.smm import root1d, solve
+from calibration.files import read_yaml
 from sim.errors import DataError
 
 KPIS = ("retention_rate", "average_check", "purchase_frequency", "repeat_purchase_rate", "loyal_share")
@@ -93,14 +93,7 @@ class KpiFit:
 
 def read_targets(path) -> KpiTargets:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read ({e})") from None
-    except yaml.YAMLError as e:
-        raise DataError(f"{path}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise DataError(f"{path}: expected a mapping of KPI: value (allowed: {', '.join(KPIS)}, customers)")
     named = {}

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from calibration.smm import gauss_newton
+from calibration.files import read_yaml
 from sim.errors import DataError
 
 LIFT_METRICS = ("retention_rate", "average_check", "purchase_frequency", "loyal_share", "repeat_purchase_rate",
@@ -50,14 +50,7 @@ class ResponseFit:
 
 def read_evidence(path) -> Evidence:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read ({e})") from None
-    except yaml.YAMLError as e:
-        raise DataError(f"{path}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or "scenario" not in raw or "lifts" not in raw:
         raise DataError(f"{path}: expected 'scenario: FILE' and 'lifts: {{metric: {{relative: x}} or {{to: y}}}}'")
     for key in raw:
