@@ -232,7 +232,8 @@ class LoyaltyModel(mesa.Model):
         c.dropout_mult[idx] = drop
         alive = c.alive[idx]
         c.rate[idx] = c.lam[idx] * inten * alive
-        c.hazard[idx] = c.mu[idx] * drop * alive
+        if self.has_pareto:  # only Pareto/NBD customers have a daily hazard
+            c.hazard[idx] = c.mu[idx] * drop * alive
 
     # ------------------------------------------------------------------ the day loop
     def step(self):
