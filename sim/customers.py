@@ -31,10 +31,10 @@ TRAIT_COLUMNS = (
 STATE_COLUMNS = (
     ("alive", np.bool_, False),
     ("present", np.bool_, False),            # has arrived (made a first order)
-    ("purchase_clock", np.float64, 0.0),     # integrated purchase intensity since the last order
-    ("purchase_budget", np.float32, 0.0),    # what is left of an Exp(1) wait: the next order when it runs out (float32: half the memory traffic of the daily pass; 1e-7 relative error a day)
-    ("dropout_clock", np.float64, 0.0),      # integrated dropout hazard
-    ("dropout_budget", np.float64, 0.0),     # Exp(1): dropout when the clock reaches it
+    # what is left of an Exp(1) wait in intensity time: the next order when it runs out
+    # (float32 halves the memory traffic of the one daily pass; ~1e-7 relative error a day)
+    ("purchase_budget", np.float32, 0.0),
+    ("dropout_budget", np.float64, 0.0),     # what is left of an Exp(1) life in hazard units: dropout at zero
     ("orders", np.int32, 0),                 # orders in the customer's life, first order included
     ("last_order_day", np.int32, NEVER),
     ("horizon_orders", np.int32, 0),         # orders since launch
