@@ -5,7 +5,7 @@
 
 What runs:
 
-* the naive model (/work/shared/bench/naive_mesa.py: one mesa.Agent per customer,
+* the naive model (../shared/bench/naive_mesa.py: one mesa.Agent per customer,
   BG/NBD and a points programme) in a subprocess at a size it can handle
   (default 20,000 customers x 365 days); its customer-days per second;
 * the engine on scenarios/points_and_tiers.yaml (and, with --all-mechanics,

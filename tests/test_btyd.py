@@ -2,7 +2,7 @@
 
 A fresh cohort whose first order is on day 0 must reproduce the expected
 number of repeat purchases E[X(t)] of BG/NBD and of Pareto/NBD with the CDNOW
-parameters (Fader, Hardie & Lee 2005; /work/shared/data/cdnow/README.md), and
+parameters (Fader, Hardie & Lee 2005; calibration/data/README.md), and
 its orders must average the Gamma-Gamma mean p * gamma / (q - 1).
 
 Time: the first order happens at the start of day 0 and both clocks (purchase
