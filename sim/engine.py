@@ -361,7 +361,7 @@ class LoyaltyModel(mesa.Model):
         uid = c.uid[idx]
         k = c.orders[idx]
         # Basket: Gamma(p, nu) for the customer's k-th order (Gamma-Gamma), times programme effects.
-        gross = self.streams["basket"].gamma(c.spend_shape[idx], uid, k) / c.spend_rate[idx]
+        gross = self.streams["basket"].gamma_quantile(c.spend_shape[idx], uid, k) / c.spend_rate[idx]
         if self.mechanics:
             gross *= c.basket_mult[idx]
         orders = Orders(idx, day, gross, is_first, uid)
