@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sim import __version__
-from sim.errors import ScenarioError, UserError
+from sim.errors import UserError
 
 
 def _common(p, many=False):

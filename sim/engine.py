@@ -9,13 +9,12 @@ do not depend on the backend.
 """
 from __future__ import annotations
 
-import math
 
 import mesa
 import numpy as np
 
 from sim.calendar import Calendar
-from sim.customers import MONTH_RING, NEVER, Customers
+from sim.customers import MONTH_RING, Customers
 from sim.ledger import BASE, Ledger
 from sim.mechanics import MECHANICS
 from sim.mechanics.base import Orders

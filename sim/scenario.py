@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from sim.errors import ScenarioError
-from sim.schema import (Bool, Choice, Date, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str)
+from sim.schema import Choice, Date, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
 
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
 

@@ -48,3 +48,11 @@ def run_cli(*args, cwd=ROOT, timeout=600):
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=env)
+
+
+def run_programmes(programmes, base):
+    """Each named programme from one launch base (replication 0); the finished models by arm name."""
+    from sim.runner import run_arms
+    from sim.scenario import validate
+    res = run_arms(validate(base), 0, programmes, keep_models=True)
+    return {k: v["model"] for k, v in res["arms"].items()}

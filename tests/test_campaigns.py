@@ -9,7 +9,6 @@ involved, in comments.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.campaigns import Campaigns
-from sim.runner import launch_base, run_arms
+from sim.runner import launch_base
 from sim.engine import LoyaltyModel
 from sim.scenario import validate
 

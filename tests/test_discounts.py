@@ -17,7 +17,6 @@ import pytest
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.discounts import Discounts
-from sim.metrics import HEADLINE
 from sim.runner import run_arms
 from sim.scenario import validate
 

@@ -15,6 +15,7 @@ import copy
 import numpy as np
 import pytest
 
+from conftest import run_programmes
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.referrals import TOP_BIT
@@ -42,8 +43,7 @@ def programme(block=REFER, base=BASE, **settings):
 
 
 def run(programmes, base=BASE):
-    res = run_arms(validate(base), 0, programmes, keep_models=True)
-    return {k: v["model"] for k, v in res["arms"].items()}
+    return run_programmes(programmes, base)
 
 
 @pytest.fixture(scope="module")

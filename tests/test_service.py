@@ -14,6 +14,7 @@ import copy
 import numpy as np
 import pytest
 
+from conftest import run_programmes
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.service import desk_day, desk_day_reference, staffing_tradeoff
@@ -39,8 +40,7 @@ def programme(block=DESK, base=BASE, **settings):
 
 
 def run(programmes, base=BASE):
-    res = run_arms(validate(base), 0, programmes, keep_models=True)
-    return {k: v["model"] for k, v in res["arms"].items()}
+    return run_programmes(programmes, base)
 
 
 def desk(model):

@@ -290,3 +290,10 @@ def _negative_definite(H) -> bool:
     if not np.all(np.isfinite(H)):
         return False
     return bool(np.all(np.linalg.eigvalsh(H) < 0))
+
+
+def unpack(params, names):
+    """Parameter values in the order of ``names``, from a dict by name or a sequence."""
+    if isinstance(params, dict):
+        return tuple(float(params[k]) for k in names)
+    return tuple(float(v) for v in params)

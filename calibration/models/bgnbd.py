@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from calibration.models.base import Compressed, ModelFit, compress, maximise
+from calibration.models.base import Compressed, ModelFit, compress, maximise, unpack
 from calibration.models.special import expected_given_alive
 
 NAME = "bgnbd"
@@ -42,9 +42,7 @@ class BGNBDFit(ModelFit):
 
 
 def _unpack(params):
-    if isinstance(params, dict):
-        return tuple(float(params[k]) for k in PARAMS)
-    return tuple(float(v) for v in params)
+    return unpack(params, PARAMS)
 
 
 def _pieces(r, alpha, a, b, x, t_x, T):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from calibration.models.base import ModelFit, maximise
+from calibration.models.base import ModelFit, maximise, unpack
 
 NAME = "gammagamma"
 LABEL = "Gamma-Gamma"
@@ -42,9 +42,7 @@ class GammaGammaFit(ModelFit):
 
 
 def _unpack(params):
-    if isinstance(params, dict):
-        return tuple(float(params[k]) for k in PARAMS)
-    return tuple(float(v) for v in params)
+    return unpack(params, PARAMS)
 
 
 def spenders(x, zbar):

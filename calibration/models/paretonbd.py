@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from calibration.models.base import Compressed, ModelFit, compress, maximise
+from calibration.models.base import Compressed, ModelFit, compress, maximise, unpack
 from calibration.models.special import log_exprel, log_power_integral
 
 NAME = "paretonbd"
@@ -50,9 +50,7 @@ class ParetoNBDFit(ModelFit):
 
 
 def _unpack(params):
-    if isinstance(params, dict):
-        return tuple(float(params[k]) for k in PARAMS)
-    return tuple(float(v) for v in params)
+    return unpack(params, PARAMS)
 
 
 def _log_terms(r, alpha, s, beta, x, t_x, T):
