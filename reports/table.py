@@ -108,6 +108,14 @@ def render(doc) -> str:
         out.append(f"  Points: {pts['points_issued']:,.0f} issued, {100 * pts['redemption_rate']:.0f}% redeemed, "
                    f"{100 * pts['breakage_realised']:.0f}% expired; liability at the end {money(pts['liability_end'], cur)}")
     out += _new_mechanic_lines(doc.get("mechanics", {}), cur)
+    segs = doc.get("segments")
+    if segs:
+        out.append("  By segment (change against no programme):")
+        for name, m in segs.items():
+            o, r, ret = m["orders"]["lift"], m["revenue"]["lift"], m["retention_rate"]["lift"]
+            out.append(f"    {name:20} orders {fmt_diff('orders', o['absolute']['mean']):>10} {rel_text(o):>8}   "
+                       f"revenue {fmt_diff('revenue', r['absolute']['mean']):>10}   "
+                       f"retained {fmt_diff('retention_rate', ret['absolute']['mean'])}")
     out.append("")
     out.append("Retention counts customers who bought within the activity window (CRM view); 'alive' is the")
     out.append("simulator's latent state. Changes are programme minus no-programme on the same customers and")

@@ -82,7 +82,36 @@ def arm_metrics(model) -> dict:
         "active_customers_end": E,
         "lifetime_value": float((profit_m * disc).sum() / base_size) if base_size else float("nan"),
     }
+    out_segments = segment_metrics(model)
+    if out_segments is not None:
+        out["segments"] = out_segments
     return out
+
+
+SEGMENT_METRICS = ("orders", "revenue", "retention_rate", "active_customers_end")
+
+
+def segment_metrics(model) -> dict | None:
+    """Orders, revenue and retention per customer segment (None for a single segment),
+    so a targeted programme's lift can be read where it was aimed."""
+    c = model.customers
+    names = c.segment_names
+    if len(names) < 2:
+        return None
+    n = c.n
+    seg = c.segment[:n].astype(np.int64)
+    k = len(names)
+    day = model.day - 1
+    active = c.present[:n] & (c.last_order_day[:n] > day - model.window)
+    at_launch = c.active_at_launch[:n]
+    orders = np.bincount(seg, weights=c.horizon_orders[:n], minlength=k)
+    revenue = np.bincount(seg, weights=c.horizon_spend[:n].astype(np.float64), minlength=k)
+    start = np.bincount(seg, weights=at_launch, minlength=k)
+    kept = np.bincount(seg, weights=active & at_launch, minlength=k)
+    act = np.bincount(seg, weights=active, minlength=k)
+    return {name: {"orders": float(orders[i]), "revenue": float(revenue[i]),
+                   "retention_rate": float(kept[i] / start[i]) if start[i] else float("nan"),
+                   "active_customers_end": float(act[i])} for i, name in enumerate(names)}
 
 
 def _line(ledger, mechanic, line):

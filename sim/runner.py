@@ -164,6 +164,15 @@ def summarise(scenario, results: list, arm: str) -> dict:
         "programme": {k: _mean([m[k] for m in prog]) for k in HEADLINE},
         "lift": {k: paired_lift([m[k] for m in base], [m[k] for m in prog]) for k in HEADLINE},
     }
+    if "segments" in base[0]:
+        from sim.metrics import SEGMENT_METRICS
+        doc["segments"] = {
+            name: {k: {"baseline": _mean([m["segments"][name][k] for m in base]),
+                       "programme": _mean([m["segments"][name][k] for m in prog]),
+                       "lift": paired_lift([m["segments"][name][k] for m in base],
+                                           [m["segments"][name][k] for m in prog])}
+                   for k in SEGMENT_METRICS}
+            for name in base[0]["segments"]}
     incr = [p["profit"] - b["profit"] for b, p in zip(base, prog)]
     roi = [(p["profit"] - b["profit"]) / p["programme_cost"] if p["programme_cost"] else None
            for b, p in zip(base, prog)]
