@@ -12,7 +12,9 @@ from sim.errors import ScenarioError
 from sim.metrics import prob_greater
 from sim.runner import BASELINE, run_replications, summarise
 
-SHARED = ("customers", "economics", "horizon_days", "start_date", "metrics")
+SHARED = ("customers", "horizon_days", "start_date", "metrics")
+# economics a baseline depends on; programme costs and the delivery fee given up belong to each strategy
+SHARED_ECONOMICS = ("currency", "gross_margin", "discount_rate")
 
 
 def compare(scenarios, workers=None, progress=None) -> dict:
@@ -25,13 +27,17 @@ def compare(scenarios, workers=None, progress=None) -> dict:
             if other[key] != ref[key]:
                 raise ScenarioError(sc.file, key, f"differs from {first.file}; strategies are compared on the same "
                                                   f"{key.replace('_', ' ')} (move the difference into the programme, or run them separately)")
+        for key in SHARED_ECONOMICS:
+            if other["economics"][key] != ref["economics"][key]:
+                raise ScenarioError(sc.file, f"economics.{key}", f"differs from {first.file}; the no-programme baseline "
+                                    "depends on it, so strategies must share it")
     programmes = {}
     for i, sc in enumerate(scenarios):
         name = sc.name
         if name in programmes or name == BASELINE:
             name = f"{name} ({i + 1})"
         names.append(name)
-        programmes[name] = sc.cfg.programme
+        programmes[name] = sc  # its programme, programme costs and response, on the first file's customers
     results, complete = run_replications(first, programmes, first.cfg.replications, workers=workers, progress=progress)
     docs = {name: summarise(sc, results, name) for name, sc in zip(names, scenarios)}
     incr = {name: [r["arms"][name]["metrics"]["profit"] - r["arms"][BASELINE]["metrics"]["profit"] for r in results]

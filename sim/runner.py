@@ -36,16 +36,22 @@ def launch_base(scenario, seed):
 def run_arms(scenario, replication: int, programmes: dict, keep_models=False, frames=False) -> dict:
     """One replication: the baseline and each named programme from one launch base.
 
-    ``programmes`` maps arm name -> programme block. Returns per-arm metrics,
-    monthly profit, mechanic summaries (and monthly frames / models on request).
+    ``programmes`` maps arm name -> programme block, or -> a whole Scenario whose
+    programme, programme costs and response run on this scenario's customers
+    (how ``compare`` runs strategies). Returns per-arm metrics, monthly profit,
+    mechanic summaries (and monthly frames / models on request).
     """
+    from sim.scenario import Scenario
     seed = replication_seed(scenario.cfg.seed, replication)
     base = launch_base(scenario, seed)
     out = {"replication": replication, "arms": {}}
     arms = [(BASELINE, None)] + list(programmes.items())
     for name, programme in arms:
         # every arm starts from the same launch base: the model takes its own copy
-        model = LoyaltyModel(scenario, seed, programme=programme, customers=base, first_day=0)
+        arm_scenario = scenario
+        if isinstance(programme, Scenario):
+            arm_scenario, programme = programme, programme.cfg.programme
+        model = LoyaltyModel(arm_scenario, seed, programme=programme, customers=base, first_day=0)
         model.run()
         arm = {
             "metrics": arm_metrics(model),

@@ -138,6 +138,16 @@ def test_compare_ranks_strategies_on_shared_customers(tmp_path):
     assert r.returncode == 2 and "customers" in r.stderr and "Traceback" not in r.stderr
     txt = invoke("compare", a, b, "-j", "1")
     assert "beats next" in txt.stdout
+    # programme costs belong to each strategy; the margin belongs to the shared baseline
+    d = write(tmp_path, GOOD.replace("name: t", "name: costly") + "economics: {programme_fixed_cost_per_month: 5000}\n", "d.yaml")
+    r = invoke("compare", a, d, "--json", "-j", "1")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    costs = {x["strategy"]: x["programme_cost"] for x in doc["ranking"]}
+    assert costs["costly"] > costs["small points"] + 5000
+    e = write(tmp_path, GOOD.replace("name: t", "name: margin") + "economics: {gross_margin: 0.5}\n", "e.yaml")
+    r = invoke("compare", a, e)
+    assert r.returncode == 2 and "economics.gross_margin" in r.stderr
 
 
 def test_ctrl_c_keeps_finished_replications_and_a_rerun_finishes(tmp_path):
