@@ -439,7 +439,8 @@ class LoyaltyModel(mesa.Model):
         s["alive_launch_end"][month] = (c.alive[:n] & c.alive_at_launch[:n]).sum()
         s["loyal_end"][month] = (active & (c.trailing_orders() >= self.loyal_k)).sum()
         s["retained_end"][month] = (active & c.active_at_launch[:n]).sum()
-        s["new_active_end"][month] = (active & self.is_new(np.arange(n))).sum()
+        new = (c.born_day[:n] >= 0) & (c.uid[:n] >= np.uint64(self.n_initial))  # as is_new, over all rows
+        s["new_active_end"][month] = (active & new).sum()
         s["buyers"][month] = (c.month_orders[self._month_slot, :n] > 0).sum()
 
     # ------------------------------------------------------------------ driving

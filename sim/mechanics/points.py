@@ -131,8 +131,11 @@ class Points(Mechanic):
 
     # ------------------------------------------------------------------ helpers
     def _enrol(self, idx):
-        u = self.model.streams["points.enrolment"].uniform(self.customers.uid[idx], 0)
-        joined = idx[u < self.config.enrolment]
+        if self.config.enrolment >= 1.0:
+            joined = idx  # everyone joins: no draw needed (u < 1 always)
+        else:
+            u = self.model.streams["points.enrolment"].uniform(self.customers.uid[idx], 0)
+            joined = idx[u < self.config.enrolment]
         self.member[joined] = True
         if self.config.welcome_points and joined.size:
             self._issue(joined, np.full(joined.size, self.config.welcome_points), self.model.day)

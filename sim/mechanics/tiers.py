@@ -268,7 +268,12 @@ class Tiers(Mechanic):
         # dilution), customers pushed or close to a threshold, demotions within memory
         # (and their expiry); everyone if the entry tier itself carries status
         self._push_active = self._days_to_evaluation(day + 1) < self.b.push_days
-        close_all = self._close_to_threshold(np.arange(n)) > 0 if self._push_active else None
+        close_all = None
+        if self._push_active:
+            # only customers with some qualifying value in the window can be close to a threshold
+            close_all = np.zeros(n, dtype=bool)
+            some = np.flatnonzero(self.qual[:n] > 0) if self.b.push_gap < 1.0 else np.arange(n)
+            close_all[some] = self._close_to_threshold(some) > 0
         if self.status[0] > 0:
             rows = np.flatnonzero(present)
         else:
