@@ -38,6 +38,7 @@ STATE_COLUMNS = (
     ("orders", np.int32, 0),                 # orders in the customer's life, first order included
     ("last_order_day", np.int32, NEVER),
     ("horizon_orders", np.int32, 0),         # orders since launch
+    ("year_orders", np.uint16, 0),           # orders in the ring's twelve months (kept equal to their sum)
     ("horizon_spend", np.float32, 0.0),      # gross spend since launch
     ("intensity_mult", np.float32, 1.0),     # product of the programme's purchase-intensity effects
     ("basket_mult", np.float32, 1.0),        # product of basket-size effects
@@ -162,11 +163,13 @@ class Customers:
             self.ring_month = month
             return
         for m in range(self.ring_month + 1, min(month, self.ring_month + MONTH_RING) + 1):
+            self.year_orders[: self.n] -= self.month_orders[m % MONTH_RING, : self.n]
             self.month_orders[m % MONTH_RING, : self.n] = 0
             self.month_spend[m % MONTH_RING, : self.n] = 0
         if month > self.ring_month + MONTH_RING:
             self.month_orders[:, : self.n] = 0
             self.month_spend[:, : self.n] = 0
+            self.year_orders[: self.n] = 0
         self.ring_month = max(month, self.ring_month)
 
     # ------------------------------------------------------------------ views
@@ -177,7 +180,7 @@ class Customers:
 
     def trailing_orders(self):
         """Orders in the trailing twelve calendar months (ring of monthly buckets)."""
-        return self.month_orders[:, : self.n].sum(axis=0, dtype=np.int32)
+        return self.year_orders[: self.n]
 
     def trailing_spend(self):
         return self.month_spend[:, : self.n].sum(axis=0, dtype=np.float64)

@@ -98,9 +98,6 @@ class LoyaltyModel(mesa.Model):
         self._month_slot = self.calendar.month_of(self.day) % MONTH_RING
         if c.ring_month is None:
             c.ring_month = self.calendar.month_of(self.day)
-        if self.mechanics:
-            self.effects_changed(np.arange(c.n))
-            self._refresh_effects()
 
     # ------------------------------------------------------------------ population
     def _acquisitions_by_day(self):
@@ -376,6 +373,7 @@ class LoyaltyModel(mesa.Model):
         c.last_order_day[idx] = day
         slot = self._month_slot
         c.month_orders[slot, idx] += 1
+        c.year_orders[idx] += 1
         c.month_spend[slot, idx] += gross.astype(np.float32)
         if day >= 0:
             c.horizon_orders[idx] += 1

@@ -90,6 +90,7 @@ def test_ledger_balances_and_books_every_order():
     assert np.allclose(led.lines[("base", "cost_of_goods")], revenue * (1 - sc.cfg.economics.gross_margin))
     # customers' own tallies agree with the ledger
     c = m.customers
+    assert (c.year_orders[: c.n] == c.month_orders[:, : c.n].sum(axis=0)).all()  # trailing-year count kept in step
     assert c.horizon_spend[: c.n].sum() == pytest.approx(revenue.sum(), rel=1e-5)
     assert c.horizon_orders[: c.n].sum() == m.monthly["orders"].sum()
     # every programme cost line belongs to a mechanic
