@@ -187,6 +187,11 @@ class Points(Mechanic):
             self.lots[slot, idx] -= take
             left -= take
 
+    def _live_lots(self, month):
+        """Lot slots that can hold points: months since launch, at most all of them."""
+        ages = min(self.n_lots - 1, month - self._launch_month)
+        return [(month - a) % self.n_lots for a in range(ages + 1)]
+
     def progress(self, idx):
         return np.minimum((self.balance[idx] + self.pending[idx]) / self.threshold, 1.0)
 
@@ -327,7 +332,8 @@ class Points(Mechanic):
                 expired += float(self.balance[idle].sum())
                 self.balance[idle] = 0.0
                 if self.lots is not None:
-                    self.lots[:, idle] = 0.0
+                    for slot in self._live_lots(month):
+                        self.lots[slot, idle] = 0.0
                 self._refresh(idle)
         if self.lots is not None:
             # points earned E months ago expire now; their slot is next month's lot

@@ -224,7 +224,10 @@ class Tiers(Mechanic):
         mo = max(month, 0)
         present = c.present[:n]
         tier_all = self.tier[:n]
-        counts = np.bincount(tier_all[present], minlength=self.n_levels)
+        # customers above the entry tier are few; everyone else (arrived or not) sits at level 0
+        above = np.flatnonzero(tier_all > 0)
+        counts = np.bincount(tier_all[above], minlength=self.n_levels)
+        counts[0] = int(present.sum()) - above.size
         # perks cost per member-month
         if self.perk_cost.any():
             self.book("perks", float(counts @ self.perk_cost))
@@ -232,7 +235,7 @@ class Tiers(Mechanic):
             self.monthly[f"tier_{lv.name}"][mo] = int(counts[i])
         evaluate = self.config.window == "rolling" or self.calendar.date(day).month == 12 and self.calendar.date(day).day == 31
         if evaluate and self.config.downgrade != "none":
-            members = np.flatnonzero(present & (tier_all > 0))  # the entry tier cannot go lower
+            members = above  # the entry tier cannot go lower
             tier = tier_all[members]
             qualified = self.qualified_level(members)
             below = qualified < tier
@@ -258,10 +261,13 @@ class Tiers(Mechanic):
             np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
             self.ring[slot, :n] = 0.0
         # status dilution: the share of active customers at or above each tier
-        active = present & (c.last_order_day[:n] > day - self.model.window)
-        if active.any():
-            counts = np.bincount(tier_all[active], minlength=self.n_levels)
-            share = counts[::-1].cumsum()[::-1] / counts.sum()
+        recent = day - self.model.window
+        n_active = int((c.last_order_day[:n] > recent).sum())  # not-yet-arrived rows have no order
+        if n_active:
+            above = np.flatnonzero(tier_all > 0)  # after this month's downgrades
+            counts = np.bincount(tier_all[above][c.last_order_day[above] > recent], minlength=self.n_levels)
+            counts[0] = n_active - counts[1:].sum()
+            share = counts[::-1].cumsum()[::-1] / n_active
             share[0] = 0.0
             self.dilution_factor = 1.0 - self.b.dilution * share
         # refresh whoever's factors can have changed: members above the entry tier (status,
