@@ -10,8 +10,9 @@ What runs:
   (default 20,000 customers x 365 days); its customer-days per second;
 * the engine on scenarios/points_and_tiers.yaml (and, with --all-mechanics,
   scenarios/strategy_all_mechanics.yaml), one replication as ``sim.runner.run_arms``
-  runs it: the launch base (a fresh cohort by default, or with --start mature the
-  scenario's base living its history), then the baseline arm and the programme arm.
+  runs it: the launch base (by default the scenario's mature base living its
+  history; with --start fresh a cohort whose first order is on day 0), then the
+  baseline arm and the programme arm.
   Each phase is timed. Customer-days count every customer present (arrived) on
   every simulated day of that phase, dropped-out customers included (the engine
   carries them), customers not yet arrived excluded; "end to end" counts all
@@ -119,8 +120,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--start", choices=("fresh", "mature"), default="fresh",
-                    help="fresh: a cohort whose first order is on day 0; mature: the scenario's base with its history")
+    ap.add_argument("--start", choices=("fresh", "mature"), default="mature",
+                    help="mature (default, as the library scenarios are written): the base with its history; "
+                         "fresh: a cohort whose first order is on day 0 (a million first orders on day 0)")
     ap.add_argument("--seed", type=int, default=0, help="replication number")
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "points_and_tiers.yaml"))
     ap.add_argument("--all-mechanics", action="store_true", help="also run scenarios/strategy_all_mechanics.yaml")
