@@ -334,7 +334,7 @@ class Discounts(Mechanic):
         if rows.size == 0:
             return np.zeros(0, dtype=int)
         recency = -(day - c.last_order_day[rows]).astype(np.float64)
-        freq = c.month_orders[:, rows].sum(axis=0, dtype=np.int64).astype(np.float64)
+        freq = c.year_orders[rows].astype(np.float64)  # the ring's twelve months, kept as a running count
         money = c.month_spend[:, rows].sum(axis=0, dtype=np.float64)
 
         def quintile(x):
