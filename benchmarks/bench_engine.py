@@ -5,11 +5,11 @@
 
 What runs:
 
-* the naive model (../shared/bench/naive_mesa.py: one mesa.Agent per customer,
+* the naive model (benchmarks/naive_mesa.py: one mesa.Agent per customer,
   BG/NBD and a points programme) in a subprocess at a size it can handle
   (default 20,000 customers x 365 days); its customer-days per second;
 * the engine on scenarios/points_and_tiers.yaml (and, with --all-mechanics,
-  scenarios/strategy_all_mechanics.yaml), one replication as ``sim.runner.run_arms``
+  scenarios/strategy_all_mechanics.yaml), one replication as ``sim.work.simulate``
   runs it: the launch base (by default the scenario's mature base living its
   history; with --start fresh a cohort whose first order is on day 0), then the
   baseline arm and the programme arm.
@@ -48,10 +48,10 @@ def _present_days(customers, first_day, last_day):
 
 
 def engine_worker(path, customers, days, start, seed):
-    """One replication exactly as ``sim.runner.run_arms`` runs it, each phase timed
+    """One replication exactly as ``sim.work.simulate`` runs it, each phase timed
     (wall and CPU); prints one JSON line. Runs in its own process for a clean peak RSS."""
     sys.path.insert(0, str(ROOT))
-    from sim import runner, scenario
+    from sim import scenario, work
     from sim.engine import LoyaltyModel
 
     over = [f"customers.initial={customers}", f"horizon_days={days}", f"customers.start={start}"]
@@ -59,7 +59,7 @@ def engine_worker(path, customers, days, start, seed):
     phases = []
     hist = sc.cfg.customers.history_days if start == "mature" else 0
 
-    real_launch_base, real_run = runner.launch_base, LoyaltyModel.run
+    real_launch_base, real_run = work.launch_base, LoyaltyModel.run
 
     def timed_launch_base(scenario_, seed_):
         w, c = time.perf_counter(), time.process_time()
@@ -80,9 +80,9 @@ def engine_worker(path, customers, days, start, seed):
                        "mechanics": [m.name for m in model.mechanics]})
         return model
 
-    runner.launch_base, LoyaltyModel.run = timed_launch_base, timed_run
+    work.launch_base, LoyaltyModel.run = timed_launch_base, timed_run
     w, c = time.perf_counter(), time.process_time()
-    runner.run_arms(sc, seed, {"programme": sc.cfg.programme})
+    work.simulate(work.Unit(sc, seed, ((work.record_key(sc, seed, sc), sc),), True))
     out = {"scenario": sc.name, "customers": customers, "days": days, "start": start, "phases": phases,
            "total_seconds": time.perf_counter() - w, "total_cpu_seconds": time.process_time() - c,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # kB on Linux
@@ -126,8 +126,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="replication number")
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "points_and_tiers.yaml"))
     ap.add_argument("--all-mechanics", action="store_true", help="also run scenarios/strategy_all_mechanics.yaml")
-    ap.add_argument("--naive", default=str(ROOT / ".." / "shared" / "bench" / "naive_mesa.py"),
-                    help="path to the naive per-agent Mesa model (default ../shared/bench/naive_mesa.py)")
+    ap.add_argument("--naive", default=str(ROOT / "benchmarks" / "naive_mesa.py"),
+                    help="path to the naive per-agent Mesa model (default benchmarks/naive_mesa.py)")
     ap.add_argument("--naive-customers", type=int, default=20_000)
     ap.add_argument("--naive-days", type=int, default=365)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive model")
@@ -173,7 +173,7 @@ def main(argv=None):
         print(f"  {'phase':<26}{'wall s':>8}{'CPU s':>8}{'customer-days':>15}{'cd/s wall':>13}{'cd/CPU-s':>13}"
               f"{'x naive':>9}")
         total_cd = sum(x["customer_days"] for x in r["phases"])
-        rows = r["phases"] + [{"phase": "end to end (run_arms)", "seconds": r["total_seconds"],
+        rows = r["phases"] + [{"phase": "end to end (one unit)", "seconds": r["total_seconds"],
                                "cpu_seconds": r["total_cpu_seconds"], "customer_days": total_cd}]
         for x in rows:
             wall = x["customer_days"] / x["seconds"] if x["seconds"] > 0 else 0.0

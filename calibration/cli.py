@@ -15,12 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-from calibration.pipeline import MODEL_CHOICES, calibrate
-from calibration.population import write_population_block
-from calibration.report import report_dict, report_text
-from calibration.summary import DAYS_PER_UNIT
-from calibration.transactions import RETURNS_POLICIES
 from sim.errors import UserError
+
+# Choices shown by --help, kept here so the command line starts without loading the fitting code
+# (tests hold them equal to calibration.pipeline, .summary and .transactions).
+MODEL_CHOICES = ("bgnbd", "paretonbd", "best")
+TIME_UNITS = ("day", "week", "month", "year")
+RETURNS_POLICIES = ("net", "net-drop-zero", "ignore", "error")
 
 DESCRIPTION = """\
 Fit BG/NBD, Pareto/NBD (purchasing) and Gamma-Gamma (spend per order) to a
@@ -61,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "net < 0 dropped, free orders kept), net-drop-zero, ignore, error")
     parser.add_argument("--calibration-end", metavar="DATE",
                         help="last day of the calibration period (YYYY-MM-DD); later purchases are the holdout")
-    parser.add_argument("--time-unit", choices=list(DAYS_PER_UNIT), default="week",
+    parser.add_argument("--time-unit", choices=TIME_UNITS, default="week",
                         help="unit of time for recency, T, alpha and beta (default: week)")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="best",
                         help="purchase model to write (default: best, the better-fitting converged one)")
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_targets(args) if args.targets else _run_response(args)
     if not args.file:
         raise UserError("calibrate: FILE is required: a transaction log (CSV, Parquet or whitespace text)")
+    from calibration.pipeline import calibrate
+    from calibration.population import write_population_block
+    from calibration.report import report_dict, report_text
     if args.maxiter < 1:
         raise UserError(f"--maxiter: {args.maxiter} is not allowed; use a positive number of iterations")
     _check_out(args)

@@ -169,13 +169,10 @@ def _scenario(params, spend, t: KpiTargets, customers, seed):
 
 def simulate_kpis(params, spend, t: KpiTargets, customers=None, seed=20240601) -> dict:
     """The no-programme KPIs of a base with these parameters (one replication, fixed seed)."""
-    from sim.engine import LoyaltyModel
-    from sim.metrics import arm_metrics
-    from sim.runner import launch_base
+    from sim.api import run_arms
     sc = _scenario(params, spend, t, customers or t.customers, seed)
-    base = launch_base(sc, seed)
-    m = LoyaltyModel(sc, seed, programme=None, customers=base).run()
-    return {k: v for k, v in arm_metrics(m).items() if k in KPIS}
+    metrics = run_arms(sc, {}, 1, backend="serial").records("baseline")[0].metrics
+    return {k: v for k, v in metrics.items() if k in KPIS}
 
 
 # The fitted parameters, in the units the solver moves in (log or logit), with bounds and

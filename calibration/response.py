@@ -12,7 +12,6 @@ so the lift is a smooth function of the strengths.
 """
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,16 +80,18 @@ def read_evidence(path) -> Evidence:
 
 def fit_response(ev: Evidence, seed=20240601, max_evals=60) -> ResponseFit:
     from sim import scenario as scenario_mod
-    from sim.engine import LoyaltyModel
-    from sim.metrics import arm_metrics
-    from sim.runner import launch_base
-    from sim.schema import Config
+    from sim.api import run_arms
 
-    sc = scenario_mod.load(ev.scenario_path, [f"customers.initial={ev.customers}", "replications=1"])
+    sc = scenario_mod.load(ev.scenario_path, {"customers.initial": ev.customers, "replications": 1, "seed": seed})
     if sc.programme_is_empty():
         raise DataError(f"{ev.scenario_path}: programme: empty; a response can only be fitted to a programme")
-    base = launch_base(sc, seed)
-    baseline = arm_metrics(LoyaltyModel(sc, seed, programme=None, customers=base).run())
+
+    def run(trial):
+        # one replication; the launch base and baseline are computed once and shared by every trial
+        res = run_arms(sc, {"programme": trial}, 1, backend="serial", share=True)
+        return res.records("baseline")[0].metrics, res.records("programme")[0].metrics
+
+    baseline, _ = run(sc)
     targets = {}
     for metric, (kind, value) in ev.lifts.items():
         targets[metric] = baseline[metric] * (1 + value) if kind == "relative" else value
@@ -108,10 +109,8 @@ def fit_response(ev: Evidence, seed=20240601, max_evals=60) -> ResponseFit:
     def programme_metrics(strengths):
         nonlocal evals
         evals += 1
-        trial = copy.deepcopy(sc)
-        trial.cfg["response"] = Config({**{c: 1.0 for c in CHANNELS}, **strengths})
-        m = LoyaltyModel(trial, seed, programme=trial.cfg.programme, customers=base.copy()).run()
-        return arm_metrics(m)
+        trial = sc.with_overrides({f"response.{c}": strengths.get(c, 1.0) for c in CHANNELS})
+        return run(trial)[1]
 
     def residuals(x):
         strengths = {c: float(math.exp(v)) for c, v in zip(channels, x)}

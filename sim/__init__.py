@@ -1,3 +1,24 @@
-"""loyalsim: agent-based simulation of loyalty-programme economics."""
+"""loyalsim: agent-based simulation of loyalty-programme economics.
 
-__version__ = "0.1.0"
+    import sim
+    result = sim.run("scenarios/points_and_tiers.yaml", replications=4)
+    result.summary()
+
+The API (``load``, ``run``, ``compare``) is imported on first use, so the
+command line starts quickly.
+"""
+
+__version__ = "0.2.0"
+
+_API = ("load", "run", "compare", "execute", "Scenario", "Result", "Comparison", "ResultStore")
+
+
+def __getattr__(name):
+    if name in _API:
+        from sim import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_API))

@@ -1,23 +1,37 @@
-"""The ``loyalsim`` command: run, compare, validate and calibrate scenarios."""
+"""The loyalsim command: run, compare, validate and calibrate scenarios.
+
+Every command is a thin shell over the Python API (sim.api): it loads the
+scenario, runs it where the options say, and renders the answer.
+"""
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import signal
 import sys
 from pathlib import Path
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import Interrupted, UserError
 
 
-def _common(p, many=False):
+# --------------------------------------------------------------------------- options
+
+def _scenario_options(p):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a scenario field, e.g. --set programme.points.earn_per_currency=2 (repeatable)")
     p.add_argument("--seed", type=int, help="shorthand for --set seed=N")
-    p.add_argument("--replications", "-r", type=int, help="shorthand for --set replications=N")
-    p.add_argument("--workers", "-j", type=int, default=None,
-                   help="parallel processes (default: all cores); results do not depend on it")
+    p.add_argument("--replications", "-r", type=int, metavar="N", help="shorthand for --set replications=N")
+
+
+def _run_options(p):
+    p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
+                   help="parallel workers (default: every core); the numbers do not depend on it")
+    p.add_argument("--backend", default=None, metavar="NAME",
+                   help="where to run: process (default: a local process pool), serial, dask (a local Dask "
+                        "cluster) or dask://HOST:PORT (an existing Dask cluster); the numbers do not depend on it")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the address of an existing Dask scheduler (implies dask)")
+    p.add_argument("--store", metavar="DIR",
+                   help="keep every finished replication here; a rerun (or more replications) computes only what is missing")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
@@ -35,18 +49,16 @@ def _load(path, args):
     return scenario.load(path, _overrides(args))
 
 
-def _progress(enabled):
+def _progress(enabled, label="replications"):
+    """A progress bar on stderr (a terminal only), shown from the start."""
     if not enabled or not sys.stderr.isatty():
         return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
+    from tqdm import tqdm
     bar = {}
 
     def update(done, total):
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc="replications", unit="rep", file=sys.stderr, leave=False)
+            bar["bar"] = tqdm(total=total, desc=label, unit="", file=sys.stderr, leave=False)
         b = bar["bar"]
         b.n = done
         b.refresh()
@@ -55,19 +67,17 @@ def _progress(enabled):
     return update
 
 
-def _clean(x):
-    """JSON without NaN: undefined numbers become null."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
-    return x
+def _store(args, out_dir=None):
+    if args.store:
+        return args.store
+    return out_dir / "store" if out_dir is not None else None
 
 
-def dumps(doc) -> str:
-    return json.dumps(_clean(doc), indent=2, sort_keys=False)
+def _interrupted_note(result, out_dir, store):
+    kept = len(result.replications)
+    where = f" (kept in {store}; run the same command again to finish)" if store else ""
+    print(f"loyalsim: interrupted; reporting the {kept} finished replication{'s' if kept != 1 else ''}{where}",
+          file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- commands
@@ -87,103 +97,120 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
-    from reports.table import render
-    from sim.runner import run_replications, summarise
-    sc = _load(args.file, args)
-    out_dir = Path(args.out) if args.out else None
-    if out_dir is not None:
-        _prepare_out(out_dir, sc)
-    results, complete = run_replications(sc, {"programme": sc.cfg.programme}, sc.cfg.replications,
-                                         workers=args.workers, out_dir=out_dir, frames=out_dir is not None,
-                                         progress=_progress(not args.json))
-    if not results:
-        print("loyalsim: interrupted before any replication finished", file=sys.stderr)
-        return 130
-    doc = summarise(sc, results, "programme")
-    if not complete:
-        doc["interrupted"] = True
-        print(f"loyalsim: interrupted; reporting the {len(results)} finished replications"
-              + (f" (saved in {out_dir}; run again with the same --out to finish)" if out_dir else ""), file=sys.stderr)
-    if out_dir is not None:
-        from reports.export import write_outputs
-        write_outputs(out_dir, sc, results, doc, fmt=args.format, plots=not args.no_plots)
-    if args.json:
-        print(dumps(doc))
-    else:
-        print(render(doc))
-        if out_dir is not None:
-            print(f"\nWrote {out_dir}/: summary.json, monthly.{args.format}, scenario.resolved.yaml"
-                  + ("" if args.no_plots else ", report.png"))
-    return 0 if complete else 130
-
-
-def _prepare_out(out_dir: Path, sc):
+def _prepare_out(out_dir: Path):
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"--out {out_dir}: cannot create the folder ({e.strerror})") from None
-    import yaml
-    (out_dir / "scenario.resolved.yaml").write_text(yaml.safe_dump(sc.resolved(), sort_keys=False))
 
 
-def cmd_compare(args) -> int:
-    from reports.compare import compare, render_compare
-    scenarios = [_load(f, args) for f in args.files]
-    doc = compare(scenarios, workers=args.workers, progress=_progress(not args.json))
+def cmd_run(args) -> int:
+    import sim
+    from reports.export import dumps, write_outputs
+    from reports.table import render
+    sc = _load(args.file, args)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        _prepare_out(out_dir)
+    store = _store(args, out_dir)
+    result = sim.run(sc, workers=args.workers, backend=args.backend, scheduler=args.scheduler, store=store,
+                     progress=_progress(not args.json))
+    if not result.replications:
+        raise Interrupted(result.signal or 2)
+    doc = result.summary()
+    if result.interrupted:
+        _interrupted_note(result, out_dir, store)
+    written = []
+    if out_dir is not None:
+        written = write_outputs(out_dir, result, doc, fmt=args.format, plots=not args.no_plots)
     if args.json:
         print(dumps(doc))
     else:
-        print(render_compare(doc))
-    return 0 if not doc.get("interrupted") else 130
+        print(render(doc))
+        if written:
+            print(f"\nWrote {out_dir}/: {', '.join(written)}")
+    return 128 + result.signal if result.interrupted else 0
 
+
+def cmd_compare(args) -> int:
+    import sim
+    from reports.compare import render_compare
+    from reports.export import dumps
+    scenarios = [_load(f, args) for f in args.files]
+    comparison = sim.compare(scenarios, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
+                             store=args.store, progress=_progress(not args.json))
+    if not comparison.result.replications:
+        raise Interrupted(comparison.result.signal or 2)
+    doc = comparison.summary()
+    if comparison.interrupted:
+        _interrupted_note(comparison.result, None, args.store)
+    print(dumps(doc) if args.json else render_compare(doc))
+    return 128 + comparison.result.signal if comparison.interrupted else 0
+
+
+# --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="loyalsim", description=__doc__)
+    ap = argparse.ArgumentParser(prog="loyalsim", description=__doc__.splitlines()[0],
+                                 epilog="Run 'loyalsim COMMAND --help' for a command's options.")
     ap.add_argument("--version", action="version", version=f"loyalsim {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="simulate a scenario against a no-programme baseline")
-    p.add_argument("file", help="scenario YAML file")
-    _common(p)
-    p.add_argument("--out", metavar="DIR", help="write monthly series, summary and the resolved scenario here (resumable)")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="monthly series file format")
+    p = sub.add_parser("run", help="simulate a scenario against a no-programme baseline",
+                       description="Simulate a scenario's programme against no programme, on the same customers "
+                                   "and random numbers, over its replications.")
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    _scenario_options(p)
+    _run_options(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="write the summary, monthly series, resolved scenario and report.png here "
+                        "(and keep each replication in DIR/store, so an interrupted run resumes)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="monthly series file format (with --out)")
     p.add_argument("--no-plots", action="store_true", help="with --out: skip report.png")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("compare", help="rank strategies on the same customers and random numbers")
-    p.add_argument("files", nargs="+", help="scenario YAML files (same customer base)")
-    _common(p)
+    p = sub.add_parser("compare", help="rank strategies on the same customers and random numbers",
+                       description="Rank strategies (scenario files on the same customer base) by incremental "
+                                   "profit, with intervals and the probability each beats the next.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files (same customer base)")
+    _scenario_options(p)
+    _run_options(p)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("validate", help="check a scenario file")
-    p.add_argument("file")
-    _common(p)
+    p = sub.add_parser("validate", help="check a scenario file",
+                       description="Check a scenario file; --explain lists every field with its value, default, "
+                                   "range and source.")
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a scenario field (repeatable)")
     p.add_argument("--explain", action="store_true", help="list every field, its default and its source")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=cmd_validate, seed=None, replications=None)
 
-    try:
-        from calibration.cli import register
-    except ImportError:
-        register = None
-    if register is not None:
-        register(sub)
+    from calibration.cli import register
+    register(sub)
     return ap
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted(signum)
 
 
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except UserError as e:
         print(f"loyalsim: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("loyalsim: interrupted", file=sys.stderr)
-        return 130
+        return e.exit_code if isinstance(e, Interrupted) else 130
     except BrokenPipeError:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

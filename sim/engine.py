@@ -9,9 +9,38 @@ do not depend on the backend.
 """
 from __future__ import annotations
 
+import inspect
 
-import mesa
 import numpy as np
+
+
+def _import_mesa():
+    """Import mesa without its import-time stack inspection.
+
+    Mesa 3.3's logging decorators call ``inspect.getouterframes`` on the whole call
+    stack when mesa.model is imported, reading source for every frame: a quarter of a
+    second or more from deep inside a command (more under a profiler). They use only
+    the caller's function name, so for the import the frames are listed without source.
+    """
+    real = inspect.getouterframes
+
+    def frames_without_source(frame, context=1):
+        out = []
+        while frame is not None:
+            out.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
+                                         None, None))
+            frame = frame.f_back
+        return out
+
+    inspect.getouterframes = frames_without_source
+    try:
+        import mesa
+    finally:
+        inspect.getouterframes = real
+    return mesa
+
+
+mesa = _import_mesa()
 
 from sim.calendar import Calendar
 from sim.customers import MONTH_RING, Customers
@@ -448,6 +477,18 @@ class LoyaltyModel(mesa.Model):
         self.ledger.month = month0
         self.ledger.book("programme", "setup", eco.programme_setup_cost, "cost")
         self.ledger.open_line("programme", "fixed_running", "cost")
+
+    def members(self):
+        """Who is a member of the programme (bool per row), or None when it has no membership."""
+        points = self.mechanic("points")
+        return None if points is None else points.member[: self.customers.n]
+
+    def customer_outcomes(self) -> dict:
+        """Per customer row: orders and gross spend over the horizon, and who was active at launch."""
+        c = self.customers
+        n = c.n
+        return {"rows": n, "orders": c.horizon_orders[:n].astype(np.float64),
+                "spend": c.horizon_spend[:n].astype(np.float64), "active_at_launch": c.active_at_launch[:n].copy()}
 
     def mark_launch(self):
         """Mark who counts as a customer at launch (bought within the activity window)."""

@@ -23,3 +23,15 @@ class ScenarioError(UserError):
 
 class DataError(UserError):
     """A missing or malformed data file (transaction log, KPI targets)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM during a run: finished work is kept, the rest is stopped."""
+
+    def __init__(self, signum=2):
+        super().__init__()
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

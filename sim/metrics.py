@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 # Headline metrics, in the order reports show them; the JSON contract lists these.
 HEADLINE = (
@@ -118,13 +117,12 @@ def _line(ledger, mechanic, line):
     return ledger.lines.get((mechanic, line), np.zeros(ledger.n_months))
 
 
-def monthly_frame(model, arm: str, replication: int):
+def monthly_frame(model):
     """The monthly series of one arm as a pandas DataFrame (one row per month)."""
     import pandas as pd
     cal = model.calendar
     months = model.n_months
-    data = {"arm": [arm] * months, "replication": [replication] * months,
-            "month": np.arange(1, months + 1), "calendar_month": [cal.month_label(m) for m in range(months)]}
+    data = {"month": np.arange(1, months + 1), "calendar_month": [cal.month_label(m) for m in range(months)]}
     s = model.monthly
     data.update({k: v for k, v in s.items()})
     # the headline metrics month by month (retention and survival measured from launch)
@@ -150,6 +148,12 @@ def monthly_frame(model, arm: str, replication: int):
 
 # --------------------------------------------------------------------------- intervals
 
+def t_quantile(p, df) -> float:
+    """Student-t quantile (scipy.special: the command line need not import scipy.stats)."""
+    from scipy.special import stdtrit
+    return float(stdtrit(df, p))
+
+
 def interval(values, level=0.95) -> dict:
     """Mean and a Student-t confidence interval over replications (None where undefined)."""
     x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=float)
@@ -159,7 +163,7 @@ def interval(values, level=0.95) -> dict:
     if x.size < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None}
     se = float(x.std(ddof=1) / math.sqrt(x.size))
-    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
+    h = t_quantile(0.5 + level / 2, x.size - 1) * se
     return {"mean": mean, "ci_low": mean - h, "ci_high": mean + h}
 
 
@@ -181,7 +185,8 @@ def prob_greater(a: list[float], b: list[float]) -> float | None:
     if d.size < 2 or d.std(ddof=1) == 0:
         return float(d.mean() > 0) if d.mean() != 0 else 0.5
     z = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
-    return float(stats.t.cdf(z, d.size - 1))
+    from scipy.special import stdtr
+    return float(stdtr(d.size - 1, z))
 
 
 def payback_month(monthly_incremental: np.ndarray) -> int | None:
@@ -191,3 +196,33 @@ def payback_month(monthly_incremental: np.ndarray) -> int | None:
         return None
     neg = np.flatnonzero(cum < 0)
     return int(neg[-1] + 2) if neg.size else 1
+
+
+# --------------------------------------------------------------------------- members
+
+def member_outcomes(model, baseline: dict) -> dict | None:
+    """Members against non-members in a programme arm, and the members without the programme.
+
+    ``baseline`` holds the same customers' outcomes in the no-programme arm
+    (``LoyaltyModel.customer_outcomes``). Among customers active at launch:
+    orders and spend per customer over the horizon for members and non-members
+    (what a CRM dashboard shows after launch), and the members' own orders and
+    spend in the baseline arm (what they would have done anyway). None when the
+    programme has no membership.
+    """
+    member = model.members()
+    if member is None:
+        return None
+    mine = model.customer_outcomes()
+    rows = baseline["rows"]
+    launch = baseline["active_at_launch"]
+    m = member[:rows] & launch
+    o = ~member[:rows] & launch
+    out = {"members": int(m.sum()), "non_members": int(o.sum())}
+    for key in ("orders", "spend"):
+        arm, base = mine[key][:rows], baseline[key]
+        out[f"{key}_members"] = float(arm[m].sum())
+        out[f"{key}_non_members"] = float(arm[o].sum())
+        out[f"{key}_members_without_programme"] = float(base[m].sum())
+        out[f"{key}_non_members_without_programme"] = float(base[o].sum())
+    return out

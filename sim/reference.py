@@ -661,9 +661,9 @@ def run_reference(scenario, seed, arms=("baseline", "programme")) -> dict:
 
 
 def engine_outcomes(scenario, seed, arm="programme") -> dict:
-    """The same per-customer outcomes from the fast engine (driven as sim.runner does)."""
+    """The same per-customer outcomes from the fast engine (driven as sim.work does)."""
     from sim.engine import LoyaltyModel
-    from sim.runner import launch_base as engine_launch_base
+    from sim.work import launch_base as engine_launch_base
     base = engine_launch_base(scenario, seed)
     programme = None if arm == "baseline" else scenario.cfg.programme
     model = LoyaltyModel(scenario, seed, programme=programme, customers=base).run()

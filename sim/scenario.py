@@ -189,39 +189,54 @@ def _deep_merge(base, over):
     return out
 
 
-def apply_override(raw: dict, assignment: str, file="--set"):
-    """Apply ``dotted.path=value`` (value parsed as YAML) to a raw scenario mapping."""
-    if "=" not in assignment:
+def parse_assignment(assignment: str):
+    """``dotted.path=value`` from the command line: the value is read as YAML (``0.2``, ``[1, 2]``, ``{a: 1}``)."""
+    if not isinstance(assignment, str) or "=" not in assignment:
         raise ScenarioError("--set", assignment, "expected dotted.path=value, e.g. programme.points.earn_per_currency=2")
     key, _, text = assignment.partition("=")
-    key = key.strip()
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         value = text
-    parts = [p for p in key.split(".") if p]
+    return key.strip(), value
+
+
+def apply_override(raw: dict, key: str, value, file="--set"):
+    """Set the field at a dotted path (list items by index: ``levels.1.threshold``) in a raw scenario mapping."""
+    parts = [p for p in str(key).split(".") if p]
     if not parts:
-        raise ScenarioError("--set", assignment, "empty field path")
+        raise ScenarioError(file, key, "empty field path")
     node = raw
     for i, part in enumerate(parts[:-1]):
         here = ".".join(parts[: i + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError("--set", here, f"list index out of range (0..{len(node) - 1})")
+                raise ScenarioError(file, here, f"list index out of range (0..{len(node) - 1})")
             node = node[int(part)]
         else:
             if node.get(part) is None:
                 node[part] = {}
             node = node[part]
-            if not isinstance(node, (dict, list)):
-                raise ScenarioError("--set", here, "is a value, not a section")
+        if not isinstance(node, (dict, list)):
+            raise ScenarioError(file, here, "is a value, not a section")
     last = parts[-1]
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
-            raise ScenarioError("--set", key, f"list index out of range (0..{len(node) - 1})")
+            raise ScenarioError(file, key, f"list index out of range (0..{len(node) - 1})")
         node[int(last)] = value
     else:
         node[last] = value
+
+
+def _override_items(overrides):
+    """Overrides as (path, value) pairs: from a mapping {path: value} or from ``path=value`` strings."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, dict):
+        return list(overrides.items())
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    return [parse_assignment(a) if isinstance(a, str) else tuple(a) for a in overrides]
 
 
 def load_raw(path, overrides=()):
@@ -234,23 +249,24 @@ def load_raw(path, overrides=()):
     if not isinstance(raw, dict):
         raise ScenarioError(path, None, "expected a mapping at the top level (name, customers, programme, ...)")
     raw = _resolve_includes(raw, path.parent, path)
-    for a in overrides:
-        apply_override(raw, a)
+    for key, value in _override_items(overrides):
+        apply_override(raw, key, value)
     return raw
 
 
 def validate(raw: dict, file="<scenario>") -> "Scenario":
-    raw = copy.deepcopy(raw)
-    cfg = scenario_schema().check(raw, "", file)
+    raw = _plain(copy.deepcopy(raw))
+    cfg = scenario_schema().check(copy.deepcopy(raw), "", file)
     _check_customers(cfg, raw, file)
     from sim.mechanics import MECHANICS
     for name, cls in MECHANICS.items():
         if cfg.programme.get(name) is not None:
             cls.validate(cfg.programme[name], cfg, f"programme.{name}", file)
-    return Scenario(cfg, file)
+    return Scenario(cfg.freeze(), file, raw)
 
 
 def load(path, overrides=()) -> "Scenario":
+    """Load, resolve includes, apply overrides ({"a.b": value} or ["a.b=value", ...]) and validate."""
     return validate(load_raw(path, overrides), file=str(path))
 
 
@@ -305,12 +321,36 @@ def _segment(c, seg, i, file):
     return Config(name=seg["name"], share=seg["share"], purchase=purchase, spend=spend, traits=traits)
 
 
-class Scenario:
-    """A validated scenario: the resolved configuration plus where it came from."""
+# What the no-programme baseline depends on: the customers, the calendar, the metric
+# definitions and the economics a baseline books. Everything else (the programme, its
+# costs, the response strengths, the delivery fee given up) belongs to a programme arm.
+BASELINE_FIELDS = ("customers", "horizon_days", "start_date", "metrics")
+BASELINE_ECONOMICS = ("currency", "gross_margin", "discount_rate")
+NOT_SIMULATED = ("name", "description", "seed", "replications")  # labels and run settings, not what an arm computes
+STUDY_BLOCKS = ()  # blocks that describe studies (sweep, uncertainty, optimise), not the simulated world
 
-    def __init__(self, cfg, file):
-        self.cfg = cfg
-        self.file = file
+
+class Scenario:
+    """A validated scenario: immutable. ``cfg`` is the resolved configuration (every
+    default filled in, read-only); ``with_overrides`` makes a new, re-validated one."""
+
+    __slots__ = ("cfg", "file", "_raw", "_resolved")
+
+    def __init__(self, cfg, file, raw=None):
+        object.__setattr__(self, "cfg", cfg)
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "_raw", raw if raw is not None else _plain(cfg))
+        object.__setattr__(self, "_resolved", None)
+
+    def __setattr__(self, name, value):
+        from sim.schema import IMMUTABLE
+        raise TypeError(IMMUTABLE)
+
+    def __reduce__(self):
+        return (Scenario, (self.cfg, self.file, self._raw))
+
+    def __repr__(self):
+        return f"Scenario({self.name!r}, file={str(self.file)!r})"
 
     @property
     def name(self):
@@ -319,23 +359,53 @@ class Scenario:
     def programme_is_empty(self):
         return all(v is None or v.get("enabled", True) is False for v in self.cfg.programme.values())
 
+    def with_overrides(self, overrides) -> "Scenario":
+        """A new scenario with these fields changed ({"programme.points.earn_per_currency": 0.2}
+        or ["field=value", ...]), validated exactly as ``--set`` is."""
+        raw = copy.deepcopy(self._raw)
+        for key, value in _override_items(overrides):
+            apply_override(raw, key, value, file=self.file)
+        return validate(raw, file=self.file)
+
+    def raw(self) -> dict:
+        """The scenario as written (includes resolved, overrides applied), before defaults."""
+        return copy.deepcopy(self._raw)
+
     def resolved(self) -> dict:
-        """The fully resolved scenario as plain data (defaults filled), for --out and hashing."""
-        return _plain(self.cfg)
+        """The fully resolved scenario as plain data (defaults filled), for --out, reports and hashing."""
+        if self._resolved is None:
+            object.__setattr__(self, "_resolved", _plain(self.cfg))
+        return copy.deepcopy(self._resolved)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()[:16]
+        return _digest(self.resolved())
 
-    def with_programme(self, programme_cfg) -> "Scenario":
-        cfg = copy.deepcopy(self.cfg)
-        cfg["programme"] = programme_cfg
-        return Scenario(cfg, self.file)
+    # ---------------------------------------------------------------- identities for the result store
+    def baseline_identity(self) -> dict:
+        """What the no-programme arm depends on (the seed enters through the replication seed)."""
+        r = self.resolved()
+        ident = {k: r[k] for k in BASELINE_FIELDS}
+        ident["economics"] = {k: r["economics"][k] for k in BASELINE_ECONOMICS}
+        return ident
+
+    def programme_identity(self) -> dict:
+        """What a programme arm adds on top of the baseline: programme, costs, response."""
+        r = self.resolved()
+        skip = set(BASELINE_FIELDS) | set(NOT_SIMULATED) | set(STUDY_BLOCKS)
+        return {k: v for k, v in r.items() if k not in skip}
+
+    def shares_baseline_with(self, other: "Scenario") -> bool:
+        return self.baseline_identity() == other.baseline_identity() and self.cfg.seed == other.cfg.seed
+
+
+def _digest(doc) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _plain(x):
     if isinstance(x, dict):
         return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list):
+    if isinstance(x, (list, tuple)):
         return [_plain(v) for v in x]
     if isinstance(x, _dt.date):
         return x.isoformat()

@@ -16,14 +16,87 @@ from sim.errors import ScenarioError
 REQUIRED = object()
 
 
+IMMUTABLE = "a validated scenario cannot be changed; make a new one with Scenario.with_overrides({...})"
+
+
 class Config(dict):
-    """A validated section: a dict that also reads as attributes (``cfg.points.earn_per_currency``)."""
+    """A validated section: a dict that also reads as attributes (``cfg.points.earn_per_currency``).
+
+    ``freeze()`` makes it (and everything inside: sections, lists as tuples)
+    read-only, which is what a validated ``Scenario`` holds.
+    """
 
     def __getattr__(self, name):
         try:
             return self[name]
         except KeyError as e:
             raise AttributeError(name) from e
+
+    @property
+    def frozen(self) -> bool:
+        return self.__dict__.get("_frozen", False)
+
+    def freeze(self) -> "Config":
+        for k, v in dict.items(self):
+            dict.__setitem__(self, k, _frozen(v))
+        self.__dict__["_frozen"] = True
+        return self
+
+    def _check_mutable(self, *_, **__):
+        if self.__dict__.get("_frozen"):
+            raise TypeError(IMMUTABLE)
+
+    def __setitem__(self, key, value):
+        self._check_mutable()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._check_mutable()
+        super().__delitem__(key)
+
+    def update(self, *a, **k):
+        self._check_mutable()
+        super().update(*a, **k)
+
+    def pop(self, *a):
+        self._check_mutable()
+        return super().pop(*a)
+
+    def popitem(self):
+        self._check_mutable()
+        return super().popitem()
+
+    def setdefault(self, *a):
+        self._check_mutable()
+        return super().setdefault(*a)
+
+    def clear(self):
+        self._check_mutable()
+        super().clear()
+
+    def __reduce__(self):
+        return (_rebuild, (dict(self), self.frozen))
+
+    def __deepcopy__(self, memo):
+        if self.frozen:
+            return self  # immutable: sharing is safe
+        import copy
+        return Config({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+
+def _frozen(value):
+    if isinstance(value, Config):
+        return value if value.frozen else value.freeze()
+    if isinstance(value, dict):
+        return Config(value).freeze()
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _rebuild(items, frozen):
+    cfg = Config(items)
+    return cfg.freeze() if frozen else cfg
 
 
 class Spec:
@@ -49,6 +122,8 @@ class Num(Spec):
     integer: bool = False
     lo_open: bool = False
     nullable: bool = False
+    range: tuple | None = None  # plausible low and high: the evidence range, and the prior of the uncertainty analysis
+    source: str = ""            # where the default comes from
 
     def allowed(self):
         kind = "a whole number" if self.integer else "a number"
@@ -89,6 +164,14 @@ class Num(Spec):
 
 def Int(default=REQUIRED, lo=None, hi=None, doc="", nullable=False):
     return Num(default, doc, lo=lo, hi=hi, integer=True, nullable=nullable)
+
+
+def Effect(default, low, high, source, doc="", lo=0.0, hi=None):
+    """A behavioural effect size: its default, the plausible range the evidence allows
+    (``low``..``high``, which the uncertainty analysis draws from) and the source of both."""
+    if not (low <= default <= high):
+        raise ValueError(f"default {default} outside its range {low}..{high}")
+    return Num(default, doc, lo=lo, hi=hi, range=(float(low), float(high)), source=source)
 
 
 def Prob(default=REQUIRED, doc=""):
@@ -215,7 +298,7 @@ class ListOf(Spec):
     def check(self, value, path, file):
         if value is None:
             value = []
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):
             self.fail(path, file, value, "a list")
         if len(value) < self.min_len:
             raise ScenarioError(file, path, f"needs at least {self.min_len} entries")

@@ -52,7 +52,15 @@ def run_cli(*args, cwd=ROOT, timeout=600):
 
 def run_programmes(programmes, base):
     """Each named programme from one launch base (replication 0); the finished models by arm name."""
-    from sim.runner import run_arms
     from sim.scenario import validate
-    res = run_arms(validate(base), 0, programmes, keep_models=True)
-    return {k: v["model"] for k, v in res["arms"].items()}
+    from sim.work import run_models
+    return run_models(validate(base), programmes)
+
+
+def one_replication(sc, arms: dict, replication=0):
+    """Records of one replication: "baseline" and each named arm (a scenario, or a programme block)."""
+    from sim.work import Unit, _plain_block, record_key, simulate
+    scs = {n: (a if hasattr(a, "cfg") else sc.with_overrides({"programme": _plain_block(a)})) for n, a in arms.items()}
+    unit = Unit(sc, replication, tuple((record_key(sc, replication, a), a) for a in scs.values()), True)
+    recs = simulate(unit)
+    return {"baseline": recs[0], **dict(zip(scs, recs[1:]))}

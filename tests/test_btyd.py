@@ -16,7 +16,7 @@ from scipy.special import hyp2f1
 
 from sim import scenario
 from sim.engine import LoyaltyModel
-from sim.runner import launch_base
+from sim.work import launch_base
 
 N = 200_000
 WEEKS = (39, 52, 78)

@@ -8,7 +8,7 @@ from calibration.datasets import cdnow_path
 from calibration.pipeline import calibrate
 from sim import scenario
 from sim.engine import LoyaltyModel
-from sim.runner import launch_base
+from sim.work import launch_base
 
 HOLDOUT_DAYS = 273  # weeks 40-78
 

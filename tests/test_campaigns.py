@@ -16,7 +16,7 @@ import pytest
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.campaigns import Campaigns
-from sim.runner import launch_base
+from sim.work import launch_base
 from sim.engine import LoyaltyModel
 from sim.scenario import validate
 

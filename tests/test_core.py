@@ -4,16 +4,21 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli, small
+import sim
+from conftest import one_replication, run_cli, small
 from sim.engine import LoyaltyModel
 from sim.metrics import HEADLINE
-from sim.runner import BASELINE, launch_base, run_arms, run_replications, summarise
+from sim.work import BASELINE, launch_base
+
+
+def _records(sc, replications, arm="programme"):
+    res = sim.run(sc, replications=replications, backend="serial")
+    return res.records(BASELINE), res.records(arm)
 
 
 def test_empty_programme_gives_exactly_zero_lift():
     sc = small("no_programme.yaml")
-    res, done = run_replications(sc, {"programme": sc.cfg.programme}, 3, workers=1)
-    doc = summarise(sc, res, "programme")
+    doc = sim.run(sc, replications=3, backend="serial").summary()
     for k in HEADLINE:
         lift = doc["lift"][k]["absolute"]
         assert lift["mean"] == 0.0 and lift["ci_low"] == 0.0 and lift["ci_high"] == 0.0, k
@@ -26,8 +31,8 @@ def test_empty_programme_gives_exactly_zero_lift():
 ])
 def test_switched_off_mechanic_gives_exactly_the_baseline(path, overrides):
     sc = small(path, *overrides)
-    r = run_arms(sc, 0, {"programme": sc.cfg.programme})
-    b, p = r["arms"][BASELINE]["metrics"], r["arms"]["programme"]["metrics"]
+    r = one_replication(sc, {"programme": sc})
+    b, p = r[BASELINE].metrics, r["programme"].metrics
     assert p == b  # everything, fixed running cost included: a switched-off programme costs nothing
 
 
@@ -57,13 +62,13 @@ def test_paired_interval_is_narrower_than_independent_runs():
     """Common random numbers: the paired lift's CI must be far narrower than the
     CI of the difference between two independently seeded sets of runs."""
     sc = small("points_and_tiers.yaml", customers=2000, reps=8)
-    paired, _ = run_replications(sc, {"programme": sc.cfg.programme}, 8, workers=1)
+    paired_base, paired_prog = _records(sc, 8)
     other = small("points_and_tiers.yaml", "seed=999", customers=2000, reps=8)
-    indep, _ = run_replications(other, {"programme": other.cfg.programme}, 8, workers=1)
+    _, indep = _records(other, 8)
     for metric in ("orders", "revenue", "profit"):
-        base = np.array([r["arms"][BASELINE]["metrics"][metric] for r in paired])
-        prog = np.array([r["arms"]["programme"]["metrics"][metric] for r in paired])
-        prog_indep = np.array([r["arms"]["programme"]["metrics"][metric] for r in indep])
+        base = np.array([r.metrics[metric] for r in paired_base])
+        prog = np.array([r.metrics[metric] for r in paired_prog])
+        prog_indep = np.array([r.metrics[metric] for r in indep])
         se_paired = (prog - base).std(ddof=1) / np.sqrt(len(base))
         se_indep = np.sqrt(base.var(ddof=1) / len(base) + prog_indep.var(ddof=1) / len(prog_indep))
         assert se_paired < 0.5 * se_indep, (metric, se_paired, se_indep)
@@ -129,8 +134,7 @@ def test_lift_is_read_per_segment_where_the_programme_was_aimed():
              "segment": "bargain"}]}},
     }
     sc = validate(raw)
-    res, _ = run_replications(sc, {"programme": sc.cfg.programme}, 2, workers=1)
-    doc = summarise(sc, res, "programme")
+    doc = sim.run(sc, backend="serial").summary()
     seg = doc["segments"]
     assert seg["bargain"]["orders"]["lift"]["absolute"]["mean"] != 0  # the promotion (and its aftermath) acted here
     # the other segment sees the same customers and chance events, and no promotion: no change at all

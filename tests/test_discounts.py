@@ -17,7 +17,7 @@ import pytest
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.discounts import Discounts
-from sim.runner import run_arms
+from sim.work import run_models
 from sim.scenario import validate
 
 BASE = {
@@ -50,8 +50,7 @@ def programme(block, **behaviour):
 
 def run(programmes, seed_scenario=None):
     sc = validate(seed_scenario or BASE)
-    res = run_arms(sc, 0, programmes, keep_models=True)
-    return {k: v["model"] for k, v in res["arms"].items()}
+    return run_models(sc, programmes)
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +216,7 @@ def test_churn_risk_and_rfm_targeting():
     sc = validate({**BASE, "programme": {"discounts": {"personal_offers": [
         {"name": "lapsing", "target": "churn_risk", "risk_min": 2.0, "discount": 0.15}]}}})
     from sim.engine import LoyaltyModel
-    from sim.runner import launch_base
+    from sim.work import launch_base
     model = LoyaltyModel(sc, 5, programme=sc.cfg.programme, customers=launch_base(sc, 5), first_day=0)
     d = model.mechanic("discounts")
     c = model.customers
@@ -291,14 +290,14 @@ def test_discount_heavy_strategy_looks_good_for_a_quarter_and_loses_over_two_yea
 
     from sim.scenario import load
     sc = load(Path(__file__).resolve().parents[1] / "scenarios" / "strategy_discount_heavy.yaml")
+    from conftest import one_replication
     for rep in (0, 1):
-        res = run_arms(sc, rep, {"p": sc.cfg.programme})
-        arms = res["arms"]
-        cum = np.cumsum(np.asarray(arms["p"]["monthly_profit"]) - np.asarray(arms["baseline"]["monthly_profit"]))
+        arms = one_replication(sc, {"p": sc}, rep)
+        cum = np.cumsum(arms["p"].monthly["profit"].to_numpy() - arms["baseline"].monthly["profit"].to_numpy())
         # Over replications 0-3 the first quarter ends at +60k..+135k (mean ~100k, sd ~30k) and
         # month 24 at -1.7m..-2.1m. The quarter's sign is only ~3 sd from flipping, so this checks
         # the scenario's story on fixed replications; the two-year loss is ~60 sd from zero.
         assert cum[2] > 0, rep
         assert cum[23] < -1_000_000, rep
-        assert arms["p"]["metrics"]["orders"] > arms["baseline"]["metrics"]["orders"]    # the dashboard looks fine
-        assert arms["p"]["metrics"]["revenue"] > arms["baseline"]["metrics"]["revenue"]
+        assert arms["p"].metrics["orders"] > arms["baseline"].metrics["orders"]    # the dashboard looks fine
+        assert arms["p"].metrics["revenue"] > arms["baseline"].metrics["revenue"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from conftest import small
 from sim.engine import LoyaltyModel
-from sim.runner import launch_base
+from sim.work import launch_base
 
 
 def _intervals(sc, gg, seed=5):

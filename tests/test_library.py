@@ -4,7 +4,7 @@ import pytest
 
 from conftest import SCENARIOS, small
 from sim.engine import LoyaltyModel
-from sim.runner import launch_base
+from sim.work import launch_base
 
 LIBRARY = sorted(p.name for p in SCENARIOS.glob("*.yaml"))
 

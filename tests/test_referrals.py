@@ -19,7 +19,7 @@ from conftest import run_programmes
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.referrals import TOP_BIT
-from sim.runner import BASELINE, run_arms
+from sim.work import BASELINE
 from sim.scenario import validate
 
 BASE = {
@@ -275,9 +275,10 @@ def test_library_scenarios_run_and_switch_off(path):
     sc = small(path, customers=3000, days=365, reps=1)
     off = small(path, "programme.referrals.enabled=false", "programme.service.enabled=false",
                 customers=3000, days=365, reps=1)
-    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": off.cfg.programme})
-    on, base, o = r["arms"]["on"], r["arms"][BASELINE], r["arms"]["off"]
-    assert on["mechanics"]["referrals"]["referred_customers"] > 0
-    assert on["metrics"]["orders"] > base["metrics"]["orders"]
+    from conftest import one_replication
+    r = one_replication(sc, {"on": sc, "off": off})
+    on, base, o = r["on"], r[BASELINE], r["off"]
+    assert on.mechanics["referrals"]["referred_customers"] > 0
+    assert on.metrics["orders"] > base.metrics["orders"]
     for k in ("orders", "revenue", "retention_rate", "active_customers_end"):
-        assert o["metrics"][k] == base["metrics"][k], k
+        assert o.metrics[k] == base.metrics[k], k

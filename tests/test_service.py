@@ -17,8 +17,9 @@ import pytest
 from conftest import run_programmes
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
-from sim.mechanics.service import desk_day, desk_day_reference, staffing_tradeoff
-from sim.runner import BASELINE, run_arms
+from sim.mechanics.service import desk_day, desk_day_reference
+from sim.studies.staffing import staffing_tradeoff
+from sim.work import BASELINE
 from sim.scenario import validate
 
 BASE = {
@@ -208,17 +209,18 @@ def test_library_scenario_runs_and_switches_off():
     from conftest import small
     sc = small("service_desk.yaml", customers=3000, days=365, reps=1)
     off = small("service_desk.yaml", "programme.service.enabled=false", customers=3000, days=365, reps=1)
-    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": off.cfg.programme})
-    on, base, o = r["arms"]["on"], r["arms"][BASELINE], r["arms"]["off"]
-    assert on["mechanics"]["service"]["answered"] > 0
-    assert on["cost_lines"]["service.staff"] == pytest.approx(200 * 365)
+    from conftest import one_replication
+    r = one_replication(sc, {"on": sc, "off": off})
+    on, base, o = r["on"], r[BASELINE], r["off"]
+    assert on.mechanics["service"]["answered"] > 0
+    assert on.cost_lines["service.staff"] == pytest.approx(200 * 365)
     for k in ("orders", "revenue", "retention_rate", "active_customers_end"):
-        assert o["metrics"][k] == base["metrics"][k], k
+        assert o.metrics[k] == base.metrics[k], k
 
 
 def test_monthly_report_puts_the_desk_beside_retention(staffing):
     from sim.metrics import monthly_frame
-    f = monthly_frame(staffing["staff1"], "staff1", 0)
+    f = monthly_frame(staffing["staff1"])
     for col in ("service.service_level", "service.mean_wait_minutes", "service.abandoned", "service.contacts",
                 "service.staff_cost", "active_end", "retained_end"):
         assert col in f.columns, col

@@ -19,7 +19,7 @@ from conftest import run_cli, run_programmes
 from sim.errors import ScenarioError
 from sim.ledger import BASE as BASE_LINE
 from sim.mechanics.subscription import LV_BINS, PAID, Subscription
-from sim.runner import BASELINE, run_arms
+from sim.work import BASELINE, run_models
 from sim.scenario import validate
 
 BASE = {
@@ -256,12 +256,13 @@ def test_free_delivery_without_a_fee_is_refused_by_the_cli(tmp_path):
 def test_library_scenarios_run_and_switch_off(path):
     from conftest import small
     sc = small(path, customers=3000, days=365, reps=1)
-    r = run_arms(sc, 0, {"on": sc.cfg.programme, "off": small(path, "programme.subscription.enabled=false",
-                                                              customers=3000, days=365, reps=1).cfg.programme})
-    on, base = r["arms"]["on"], r["arms"][BASELINE]
-    assert on["mechanics"]["subscription"]["joins"] > 0
-    assert on["metrics"]["orders"] > base["metrics"]["orders"]
-    assert on["income_lines"]["subscription.fees"] > 0
+    from conftest import one_replication
+    r = one_replication(sc, {"on": sc, "off": small(path, "programme.subscription.enabled=false",
+                                                    customers=3000, days=365, reps=1)})
+    on, base = r["on"], r[BASELINE]
+    assert on.mechanics["subscription"]["joins"] > 0
+    assert on.metrics["orders"] > base.metrics["orders"]
+    assert on.income_lines["subscription.fees"] > 0
 
 
 def test_ledger_balances_with_every_new_mechanic_on():
@@ -269,8 +270,7 @@ def test_ledger_balances_with_every_new_mechanic_on():
     from conftest import small
     sc = small("strategy_marketplace_subscription.yaml", "programme.referrals.rate_per_order=0.03",
                customers=3000, days=365, reps=1)
-    r = run_arms(sc, 0, {"all": sc.cfg.programme}, keep_models=True)
-    m = r["arms"]["all"]["model"]
+    m = run_models(sc, {"all": sc})["all"]
     led = m.ledger
     assert np.allclose(led.profit(), led.total("revenue") + led.total("income") - led.total("cost"))
     names = {k[0] for k in led.lines}

@@ -5,7 +5,7 @@ import pytest
 from conftest import small
 from sim.engine import LoyaltyModel
 from sim.metrics import crr
-from sim.runner import launch_base
+from sim.work import launch_base
 
 
 def run(sc, seed=3, programme=True):

@@ -46,7 +46,6 @@ until the next month (the promotion is pulled, not merely unpaid).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
@@ -54,6 +53,19 @@ from sim.schema import Bool, Choice, Date, Int, ListOf, Num, NonNeg, Prob, Secti
 
 W_MAX = 5.0          # response weights are clipped: a few extreme customers must not dominate
 FAR_PAST = -(2**30)  # "never" for day columns
+
+
+def rankdata(x):
+    """Ranks 1..n, ties given their average rank (as scipy.stats.rankdata, without importing scipy.stats)."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    new = np.r_[True, xs[1:] != xs[:-1]] if xs.size else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, xs.size])
+    ranks = np.empty(x.size)
+    ranks[order] = (starts + (counts + 1) / 2.0)[np.cumsum(new) - 1]
+    return ranks
 
 
 def _distinct(idx):
@@ -338,7 +350,7 @@ class Discounts(Mechanic):
         money = c.month_spend[:, rows].sum(axis=0, dtype=np.float64)
 
         def quintile(x):
-            return np.minimum((rankdata(x, method="average") - 0.5) * 5 // rows.size + 1, 5).astype(int)
+            return np.minimum((rankdata(x) - 0.5) * 5 // rows.size + 1, 5).astype(int)
         return quintile(recency) + quintile(freq) + quintile(money)
 
     def churn_risk(self, rows, day):

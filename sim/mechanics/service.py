@@ -51,8 +51,8 @@ expect, which the scores are relative to. By default the whole desk is the
 programme's cost; ``baseline_staff`` says how many agents the business pays
 for anyway, and the ledger then books only the difference (negative when the
 scenario cuts staff). Compare staffing levels against each other with
-``staffing_tradeoff`` below, or ``loyalsim compare`` on files that differ in
-staff.
+``sim.studies.staffing.staffing_tradeoff``, or ``loyalsim compare`` on files
+that differ in staff.
 """
 from __future__ import annotations
 
@@ -359,35 +359,3 @@ class ServiceDesk(Mechanic):
             "contacted_mean_satisfaction": float(c.satisfaction[contacted].mean()) if contacted.size else float("nan"),
             "contacted_retention": float(active[launch].mean()) if launch.any() else float("nan"),
         }  # (wall-clock time in simpy is kept in self.simpy_seconds, not here: results must not depend on the machine)
-
-
-def staffing_tradeoff(scenario, staff_levels, replication=0):
-    """The service cost / retention trade-off: one replication, the baseline and one arm per staffing level.
-
-    Returns rows (dicts) of staff, staff cost, service level, mean wait,
-    abandoned share, retention rate, latent survival and profit, with each
-    level's change against the no-programme baseline, all on the same
-    customers and random numbers.
-    """
-    import copy
-
-    from sim.runner import BASELINE, run_arms  # late import: the runner imports the mechanics
-    programme = scenario.cfg.programme
-    arms = {}
-    for s in staff_levels:
-        p = copy.deepcopy(programme)
-        p["service"]["staff"] = int(s)
-        arms[f"staff={s}"] = p
-    res = run_arms(scenario, replication, arms)
-    base = res["arms"][BASELINE]["metrics"]
-    rows = []
-    for s in staff_levels:
-        arm = res["arms"][f"staff={s}"]
-        met, desk = arm["metrics"], arm["mechanics"]["service"]
-        rows.append({
-            "staff": int(s), "staff_cost": desk["staff_cost"], "service_level": desk["service_level"],
-            "mean_wait_minutes": desk["mean_wait_minutes"], "abandoned_share": desk["abandoned_share"],
-            "retention_rate": met["retention_rate"], "retention_lift": met["retention_rate"] - base["retention_rate"],
-            "latent_survival": met["latent_survival"], "profit_lift": met["profit"] - base["profit"],
-        })
-    return rows

@@ -1,0 +1,87 @@
+"""The run layer's costs: fixed overhead of a tiny run, and throughput on each backend.
+
+    python benchmarks/bench_run_layer.py overhead          # a tiny scenario through the CLI, end to end
+    python benchmarks/bench_run_layer.py backends          # 40 flagship replications: 1 vs 2 workers vs Dask
+
+overhead: ``loyalsim run`` on 1,000 customers for 30 days, one replication,
+timed as a whole process (interpreter start, imports, simulation, the table),
+best and median of several runs. Two bases: a fresh cohort (nothing before
+launch: the fixed cost itself) and the flagship's mature base (its three-year
+history is simulated too, so this one measures a small run, not start-up).
+
+backends: the same batch of replications of scenarios/points_and_tiers.yaml
+on the process pool with 1 and 2 workers, and on a 2-worker Dask
+LocalCluster started by the command; wall time, replications per second,
+speed-up over one worker, and whether the JSON is byte-identical.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGSHIP = "scenarios/points_and_tiers.yaml"
+
+
+def _cli(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"loyalsim {' '.join(args)} failed:\n{r.stderr}")
+    return wall, r.stdout
+
+
+def overhead(repeats):
+    tiny = ["--set", "customers.initial=1000", "--set", "horizon_days=30", "-r", "1"]
+    cases = {
+        "fresh cohort (fixed cost)": ["--set", "customers.start=fresh", "--set", "customers.acquisition.per_day=0"],
+        "mature base (+ 3-year history)": [],
+    }
+    print(f"tiny scenario: 1,000 customers x 30 days, 1 replication, {repeats} runs each (wall seconds, whole process)")
+    for label, extra in cases.items():
+        times = [_cli("run", FLAGSHIP, *tiny, *extra)[0] for _ in range(repeats)]
+        print(f"  {label:34} best {min(times):.2f} s   median {statistics.median(times):.2f} s")
+
+
+def backends(replications):
+    runs = {
+        "process pool, 1 worker": ["--backend", "process", "-j", "1"],
+        "process pool, 2 workers": ["--backend", "process", "-j", "2"],
+        "Dask LocalCluster, 2 workers": ["--backend", "dask", "-j", "2"],
+    }
+    print(f"{replications} replications of {FLAGSHIP} (20,000 customers x 730 days after a 3-year history)")
+    base = None
+    outputs = {}
+    for label, extra in runs.items():
+        wall, out = _cli("run", FLAGSHIP, "-r", str(replications), "--json", *extra)
+        outputs[label] = out
+        base = base or wall
+        print(f"  {label:30} {wall:7.1f} s   {replications / wall:5.2f} replications/s   x{base / wall:4.2f}")
+    same = len(set(outputs.values())) == 1
+    print(f"  JSON byte-identical across backends: {'yes' if same else 'NO'}")
+    return 0 if same else 1
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("overhead")
+    p.add_argument("--repeats", type=int, default=7)
+    p = sub.add_parser("backends")
+    p.add_argument("--replications", type=int, default=40)
+    args = ap.parse_args(argv)
+    print(f"machine: {os.cpu_count()} CPUs")
+    if args.what == "overhead":
+        return overhead(args.repeats)
+    return backends(args.replications)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Where units of work run: one interface, three backends.
+
+``executor.map(fn, items)`` yields ``(index, result)`` as each item finishes,
+in whatever order they finish; ``close(abort=True)`` stops everything still
+running or queued. Backends:
+
+* ``serial``: in this process, one item after another;
+* ``process`` (the default): a local pool of worker processes, one per core;
+  workers ignore Ctrl-C (the parent decides) and die with the parent, even if
+  the parent is killed outright (Linux: PR_SET_PDEATHSIG);
+* ``dask``: Dask distributed, on a ``LocalCluster`` started here, or on an
+  existing cluster (``dask://HOST:PORT`` or a scheduler address), so runs that
+  outgrow one machine go to a cluster. Workers there need loyalsim installed.
+
+The numbers never depend on the backend: each item is a pure function of its
+inputs (``sim.work``), and callers put results back in replication order.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from sim.errors import UserError
+
+BACKENDS = ("serial", "process", "dask")
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SerialExecutor:
+    name = "serial"
+
+    def __init__(self, workers=1):
+        self.workers = 1
+
+    def map(self, fn, items):
+        for i, item in enumerate(items):
+            yield i, fn(item)
+
+    def close(self, abort=False):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(abort=exc[0] is not None)
+
+
+def _die_with_parent():
+    """Worker set-up: leave Ctrl-C to the parent, and die if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() == 1:  # the parent died before prctl took effect
+                os._exit(1)
+        except OSError:  # pragma: no cover - no libc
+            pass
+
+
+def _call(payload):
+    fn, i, item = payload
+    return i, fn(item)
+
+
+class ProcessExecutor:
+    name = "process"
+
+    def __init__(self, workers=None):
+        import multiprocessing as mp
+        self.workers = workers or default_workers()
+        self._pool = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
+            self.workers, initializer=_die_with_parent)
+
+    def map(self, fn, items):
+        yield from self._pool.imap_unordered(_call, [(fn, i, it) for i, it in enumerate(items)])
+
+    def close(self, abort=False):
+        if self._pool is None:
+            return
+        if abort:
+            self._pool.terminate()  # running and queued items are dropped at once
+        else:
+            self._pool.close()
+        self._pool.join()
+        self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(abort=exc[0] is not None)
+
+
+class DaskExecutor:
+    name = "dask"
+
+    def __init__(self, workers=None, address=None):
+        try:
+            import logging
+
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise UserError("--backend dask: Dask distributed is not installed (pip install 'dask[distributed]')") from None
+        self.cluster = None
+        try:
+            if address:
+                self.client = Client(address, timeout="10s")
+            else:
+                n = workers or default_workers()
+                self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+        except OSError as e:
+            raise UserError(f"--backend dask: cannot reach the Dask scheduler at {address}: {e}") from None
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+        self._futures = []
+
+    def map(self, fn, items):
+        from distributed import as_completed
+        futures = [self.client.submit(_call, (fn, i, it), pure=False) for i, it in enumerate(items)]
+        self._futures = futures
+        for fut in as_completed(futures):
+            yield fut.result()
+
+    def close(self, abort=False):
+        try:
+            if abort and self._futures:
+                self.client.cancel(self._futures)
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+                self.cluster = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(abort=exc[0] is not None)
+
+
+def make_executor(backend=None, workers=None, scheduler=None, items=None):
+    """The executor for a backend name: serial, process (default), dask, or dask://HOST:PORT."""
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers: got {workers}; allowed: a whole number >= 1")
+    backend = backend or ("dask" if scheduler else "process")
+    address = scheduler
+    if isinstance(backend, str) and backend.startswith("dask://"):
+        address = "tcp://" + backend[len("dask://"):]
+        backend = "dask"
+    if backend not in BACKENDS:
+        raise UserError(f"--backend: got {backend!r}; allowed: serial, process, dask or dask://HOST:PORT")
+    if backend == "dask":
+        return DaskExecutor(workers, address)
+    n = workers or default_workers()
+    if backend == "serial" or n == 1 or (items is not None and items <= 1):
+        return SerialExecutor()
+    return ProcessExecutor(min(n, items) if items else n)

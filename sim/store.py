@@ -1,0 +1,90 @@
+"""The result store: every finished arm of every replication, on disk, as it arrives.
+
+One Parquet file per record, named by the record's content key (see
+``sim.work.record_key``): the monthly series are the table, everything else
+(metrics, ledger totals, mechanics' figures) is JSON in the file's metadata.
+Writes are atomic (a temporary file in the same folder, then a rename), so a
+crash or a kill leaves either the whole file or none of it. A file that is
+partial, corrupt or of the wrong shape is treated as missing: the run computes
+it again and overwrites it, never reads it as valid.
+
+Because keys name what a record computes (not the run that asked for it), one
+store serves reruns, added replications, sweeps, uncertainty draws and
+comparisons: whatever was computed once is found again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+from sim.errors import UserError
+from sim.work import RECORD_FORMAT, Record
+
+META_KEY = b"loyalsim.record"
+REQUIRED = ("format", "key", "replication", "metrics", "cost_lines", "income_lines", "revenue_lines",
+            "mechanics", "members")
+
+
+class ResultStore:
+    """A folder of records. ``get`` returns None for anything missing or unreadable."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        try:
+            (self.root / "records").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--store {self.root}: cannot create the folder ({e.strerror})") from None
+        self.rejected: list[Path] = []  # files found unreadable (recomputed)
+
+    def __repr__(self):
+        return f"ResultStore({str(self.root)!r})"
+
+    def path(self, key: str) -> Path:
+        return self.root / "records" / key[:2] / f"{key}.parquet"
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: str) -> Record | None:
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            import pyarrow.parquet as pq
+            table = pq.read_table(path)
+            meta = json.loads(table.schema.metadata[META_KEY])
+            if not isinstance(meta, dict) or any(k not in meta for k in REQUIRED):
+                raise ValueError("missing fields")
+            if meta["format"] != RECORD_FORMAT or meta["key"] != key:
+                raise ValueError("another record")
+            if not isinstance(meta["metrics"], dict) or not meta["metrics"]:
+                raise ValueError("no metrics")
+            frame = table.to_pandas()
+            if "month" not in frame.columns or frame.empty:
+                raise ValueError("no monthly series")
+            return Record.from_meta(meta, frame)
+        except Exception:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
+            self.rejected.append(path)
+            return None
+
+    def put(self, record: Record):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        path = self.path(record.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(record.monthly, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[META_KEY] = json.dumps(record.meta()).encode()
+        table = table.replace_schema_metadata(meta)
+        tmp = path.parent / f".{record.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def keys(self):
+        return sorted(p.stem for p in (self.root / "records").glob("*/*.parquet"))

@@ -1,0 +1,255 @@
+"""The unit of work: one replication of one scenario's arms, and what it returns.
+
+A ``Unit`` is pure and picklable: the launch base of replication r of the
+base scenario (its customers living their history), the no-programme arm,
+and any number of programme arms run from that same launch base on the same
+random numbers. Every backend (serial, process pool, Dask) ships exactly this
+to a worker, so the same scenario and seed give the same numbers anywhere.
+
+Each arm of each replication comes back as a ``Record``: its headline metrics,
+its monthly series (a DataFrame), its ledger totals and its mechanics' own
+figures, identified by a content key (``record_key``): a hash of what the arm
+computes (the baseline's identity, the programme's identity, the replication
+seed, the loyalsim version). The result store files records under that key,
+so a record is reused by any later run that would compute the same thing: a
+rerun, more replications, a sweep point or a comparison.
+
+Within one worker process, launch bases and baseline arms are kept in a small
+cache keyed by the baseline's identity, so units that share a customer base
+(sweep points, uncertainty draws, calibration trials) pay for the history and
+the baseline once.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.engine import LoyaltyModel, replication_seed
+from sim.metrics import arm_metrics, member_outcomes, monthly_frame
+
+BASELINE = "baseline"
+RECORD_FORMAT = 1
+
+
+# --------------------------------------------------------------------------- keys
+
+def record_key(base, replication: int, arm=None) -> str:
+    """The content key of one arm of one replication: what it computes, not what it is called.
+
+    ``base`` is the scenario whose customers (and baseline) the arm runs on; ``arm``
+    the scenario whose programme runs (None for the no-programme arm).
+    """
+    doc = {
+        "loyalsim": __version__,
+        "format": RECORD_FORMAT,
+        "baseline": base.baseline_identity(),
+        "programme": None if arm is None else arm.programme_identity(),
+        "replication_seed": replication_seed(base.cfg.seed, replication),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:40]
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass
+class Record:
+    """One arm of one replication, as plain data (what the store keeps)."""
+
+    key: str
+    replication: int
+    metrics: dict
+    monthly: pd.DataFrame
+    cost_lines: dict = field(default_factory=dict)
+    income_lines: dict = field(default_factory=dict)
+    revenue_lines: dict = field(default_factory=dict)
+    mechanics: dict = field(default_factory=dict)
+    members: dict | None = None  # members vs non-members, and the members' outcomes without the programme
+
+    def meta(self) -> dict:
+        return {"format": RECORD_FORMAT, "key": self.key, "replication": self.replication, "metrics": self.metrics,
+                "cost_lines": self.cost_lines, "income_lines": self.income_lines,
+                "revenue_lines": self.revenue_lines, "mechanics": self.mechanics, "members": self.members}
+
+    @classmethod
+    def from_meta(cls, meta: dict, monthly: pd.DataFrame) -> "Record":
+        return cls(key=meta["key"], replication=int(meta["replication"]), metrics=meta["metrics"], monthly=monthly,
+                   cost_lines=meta["cost_lines"], income_lines=meta["income_lines"],
+                   revenue_lines=meta["revenue_lines"], mechanics=meta["mechanics"], members=meta["members"])
+
+    def normalised(self) -> "Record":
+        """The record exactly as it reads back from the store (plain floats, JSON round trip,
+        float64 columns), so a fresh result and a stored one give the same bytes."""
+        meta = json.loads(json.dumps(plain(self.meta())))
+        frame = self.monthly.copy()
+        for col in frame.columns:
+            if col != "calendar_month":
+                frame[col] = frame[col].astype(np.float64)
+        return Record.from_meta(meta, frame.reset_index(drop=True))
+
+
+def plain(x):
+    """Numpy scalars and arrays to plain Python (JSON-ready; NaN stays a float)."""
+    if isinstance(x, dict):
+        return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [plain(v) for v in x]
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        return float(x)
+    return x
+
+
+def _record(model, key, replication, baseline_outcomes=None) -> Record:
+    led = model.ledger
+    lines = {"cost": {}, "income": {}, "revenue": {}}
+    for k, v in led.lines.items():
+        lines[led.kinds[k]][f"{k[0]}.{k[1]}"] = float(v.sum())
+    members = None
+    if baseline_outcomes is not None:
+        members = member_outcomes(model, baseline_outcomes)
+    return Record(
+        key=key, replication=replication, metrics=arm_metrics(model), monthly=monthly_frame(model),
+        cost_lines=lines["cost"], income_lines=lines["income"], revenue_lines=lines["revenue"],
+        mechanics={m.name: m.summary() for m in model.mechanics}, members=members,
+    ).normalised()
+
+
+# --------------------------------------------------------------------------- the unit
+
+@dataclass(frozen=True)
+class Unit:
+    """One replication of ``base``: its baseline (if ``baseline``) and each programme arm in ``arms``.
+
+    ``arms`` is a tuple of (record key, scenario) pairs; each scenario's programme,
+    programme costs and response run on ``base``'s customers. ``share`` keeps the
+    launch base and the baseline in this process's cache for later units on the
+    same customers (sweeps, uncertainty draws, calibration).
+    """
+
+    base: object
+    replication: int
+    arms: tuple = ()
+    baseline: bool = True
+    share: bool = False
+
+    @property
+    def baseline_key(self) -> str:
+        return record_key(self.base, self.replication)
+
+    def size(self) -> int:
+        return len(self.arms) + int(self.baseline)
+
+
+class _Shared:
+    """Launch bases and baseline arms of recent units, by baseline key (bounded by size)."""
+
+    MAX_BYTES = 256 * 2**20  # a 20,000-customer base is ~6 MB; a million-customer base is never kept
+
+    def __init__(self):
+        self.entries: OrderedDict = OrderedDict()
+
+    @staticmethod
+    def _bytes(customers) -> int:
+        return sum(getattr(customers, c).nbytes for c in customers.columns())
+
+    def get(self, key):
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+        return hit
+
+    def put(self, key, value, customers):
+        size = self._bytes(customers)
+        if size > self.MAX_BYTES:
+            return
+        self.entries[key] = (value, size)
+        while sum(s for _, s in self.entries.values()) > self.MAX_BYTES:
+            self.entries.popitem(last=False)
+
+    def clear(self):
+        self.entries.clear()
+
+
+SHARED = _Shared()
+
+
+def launch_base(scenario, seed):
+    """The customer base on launch day: a mature base lives through its history first."""
+    cfg = scenario.cfg.customers
+    first = 0 if cfg.start == "fresh" else -cfg.history_days
+    history = LoyaltyModel(scenario, seed, programme=None, first_day=first, last_day=0)
+    history.run()
+    history.mark_launch()
+    return history.customers
+
+
+def _baseline(unit: Unit, seed: int):
+    """(launch base, baseline record, baseline per-customer outcomes) of the unit's replication."""
+    key = unit.baseline_key
+    hit = SHARED.get(key) if unit.share else None
+    if hit is not None:
+        return hit[0]
+    base = launch_base(unit.base, seed)
+    model = LoyaltyModel(unit.base, seed, programme=None, customers=base, first_day=0).run()
+    outcomes = model.customer_outcomes()
+    rec = _record(model, key, unit.replication)
+    _free(model)
+    value = (base, rec, outcomes)
+    if unit.share:
+        SHARED.put(key, value, base)
+    return value
+
+
+def _free(model):
+    # a mesa.Model sits in a reference cycle (mesa keeps a bound step method on it), so only
+    # the collector frees its customer arrays; do it before the next arm allocates its own
+    del model
+    gc.collect()
+
+
+def simulate(unit: Unit) -> list[Record]:
+    """Run one unit; returns its records (the baseline first if asked for, then each arm)."""
+    seed = replication_seed(unit.base.cfg.seed, unit.replication)
+    base, baseline, outcomes = _baseline(unit, seed)
+    out = [baseline] if unit.baseline else []
+    for key, arm in unit.arms:
+        model = LoyaltyModel(arm, seed, programme=arm.cfg.programme, customers=base, first_day=0).run()
+        out.append(_record(model, key, unit.replication, baseline_outcomes=outcomes))
+        _free(model)
+    return out
+
+
+def finite_or_none(x):
+    return None if isinstance(x, float) and (math.isnan(x) or math.isinf(x)) else x
+
+
+def run_models(base, arms: dict, replication: int = 0) -> dict:
+    """Finished models of one replication: "baseline" and each named arm, for inspecting customers.
+
+    Each arm is a scenario whose programme runs on ``base``'s customers, or just a
+    programme block (a mapping), which then replaces ``base``'s programme.
+    """
+    seed = replication_seed(base.cfg.seed, replication)
+    customers = launch_base(base, seed)
+    models = {BASELINE: LoyaltyModel(base, seed, programme=None, customers=customers, first_day=0).run()}
+    for name, arm in arms.items():
+        if not hasattr(arm, "cfg"):
+            arm = base.with_overrides({"programme": _plain_block(arm)})
+        models[name] = LoyaltyModel(arm, seed, programme=arm.cfg.programme, customers=customers, first_day=0).run()
+    return models
+
+
+def _plain_block(block):
+    from sim.scenario import _plain
+    return _plain(block)
