@@ -41,6 +41,13 @@ class Calendar:
         d = self.date(day)
         return (_dt.date(d.year, 12, 31) - d).days
 
+    def days_until_month_end(self, day: int, months_ahead: int = 0) -> int:
+        """Days from ``day`` to the last day of the calendar month ``months_ahead`` after day's month."""
+        import calendar as _cal
+        d = self.date(day)
+        y, m = divmod(d.year * 12 + d.month - 1 + months_ahead, 12)
+        return (_dt.date(y, m + 1, _cal.monthrange(y, m + 1)[1]) - d).days
+
     def day_of(self, date: _dt.date) -> int:
         return (date - self.start_date).days
 

@@ -52,7 +52,7 @@ from sim.random import Streams
 MONTHLY_SERIES = (
     "orders", "first_orders", "repeat_orders", "buyers", "revenue", "discounts", "rewards_face",
     "net_revenue", "new_customers", "active_end", "alive_end", "loyal_end", "retained_end",
-    "new_active_end", "alive_launch_end",
+    "new_active_end", "alive_launch_end", "free_deliveries",
 )
 
 
@@ -105,8 +105,9 @@ class LoyaltyModel(mesa.Model):
         self._arrivals_today: list[np.ndarray] = []
         self._day_scale = 1.0
         self._response = cfg.response
-        self._response_scaled = any(v != 1.0 for v in cfg.response.values())
+        self._response_scaled = any(cfg.response[k] != 1.0 for k in ("intensity", "basket", "dropout"))
         self.fixed_cost = cfg.economics.programme_fixed_cost_per_month
+        self.order_observer = None  # a callable given each priced and rewarded batch of orders
         if customers is None:
             self.customers = self._build_base()
         else:
@@ -119,9 +120,8 @@ class LoyaltyModel(mesa.Model):
         self.mechanics = []
         if programme is not None:
             for name, cls in MECHANICS.items():
-                block = programme.get(name)
-                if block is not None and block.get("enabled", True):
-                    self.mechanics.append(cls(block, self))
+                if cls.active(programme):
+                    self.mechanics.append(cls(programme.get(name), self))
         if self.mechanics and first_day <= 0 <= self.last_day:
             self._programme_launch_costs()
         self._month_slot = self.calendar.month_of(self.day) % MONTH_RING
@@ -416,6 +416,8 @@ class LoyaltyModel(mesa.Model):
             s["discounts"][mo] += float(orders.discount.sum())
             s["rewards_face"][mo] += float(orders.reward.sum())
             s["net_revenue"][mo] += float(orders.paid.sum())
+            if self.mechanics:
+                s["free_deliveries"][mo] += int(orders.free_delivery.sum())
         # the wait until the next order: Exp(1) in intensity time, keyed by order number;
         # the first order starts the clock
         wait = self.streams["purchase"].exponential(uid, k + 1)
@@ -425,6 +427,8 @@ class LoyaltyModel(mesa.Model):
         c.purchase_budget[idx] = np.where(is_first, wait, c.purchase_budget[idx] + wait)
         for m in self.mechanics:
             m.after_orders(orders)
+        if self.order_observer is not None:  # tests read the orders themselves (off otherwise)
+            self.order_observer(orders)
         # BG/NBD: after each repeat order the customer may drop out (not after the first)
         rep = idx[~is_first]
         rep = rep[c.p_drop[rep] > 0]
@@ -478,10 +482,21 @@ class LoyaltyModel(mesa.Model):
         self.ledger.book("programme", "setup", eco.programme_setup_cost, "cost")
         self.ledger.open_line("programme", "fixed_running", "cost")
 
+    def members_joined(self, idx):
+        """These customers joined the programme at today's order: the mechanics that act on members hear it."""
+        for m in self.mechanics:
+            m.on_joins(idx)
+
     def members(self):
-        """Who is a member of the programme (bool per row), or None when it has no membership."""
-        points = self.mechanic("points")
-        return None if points is None else points.member[: self.customers.n]
+        """Who joined the programme (bool per row): enrolment's members, else a paid subscription's;
+        None when the programme has no membership."""
+        enrolment = self.mechanic("enrolment")
+        if enrolment is not None:
+            return enrolment.member[: self.customers.n]
+        subscription = self.mechanic("subscription")
+        if subscription is not None:
+            return subscription.ever_joined()[: self.customers.n]
+        return None
 
     def customer_outcomes(self) -> dict:
         """Per customer row: orders and gross spend over the horizon, and who was active at launch."""
@@ -491,12 +506,15 @@ class LoyaltyModel(mesa.Model):
                 "spend": c.horizon_spend[:n].astype(np.float64), "active_at_launch": c.active_at_launch[:n].copy()}
 
     def mark_launch(self):
-        """Mark who counts as a customer at launch (bought within the activity window)."""
+        """Mark who counts as a customer at launch: the launch base's customers who bought within
+        the activity window (a fresh cohort's first orders are on launch day); customers acquired
+        during the horizon, day 0 included, are new customers, never in the launch count."""
         c = self.customers
         n = c.n
+        base = c.uid[:n] < np.uint64(self.n_initial)
         recent = c.present[:n] & (c.last_order_day[:n] > -self.window)
-        c.active_at_launch[:n] = recent | (c.born_day[:n] == 0)
-        c.alive_at_launch[:n] = c.alive[:n] | (c.born_day[:n] == 0)
+        c.active_at_launch[:n] = base & (recent | (c.born_day[:n] == 0))
+        c.alive_at_launch[:n] = base & (c.alive[:n] | (c.born_day[:n] == 0))
 
     def run(self):
         while self.day < self.last_day:

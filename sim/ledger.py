@@ -8,7 +8,11 @@ Kinds of line:
            service, fixed running cost, acquisition, change in points liability)
 
 profit = revenue + income - costs, and nothing else: every number a report shows
-comes out of these lines, which is why the ledger is tested to balance.
+comes out of these lines; a test recomputes profit from the orders themselves.
+Points follow IFRS 15: part of each sale that earns points is deferred
+(``points.revenue_deferred``, negative revenue) and recognised when the points
+are redeemed or expire (``points.revenue_released``); profit without those two
+lines is the cash view.
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import numpy as np
 
 BASE = "base"  # lines that exist without any programme (cost of goods, acquisition)
 KINDS = ("revenue", "income", "cost")
+# IFRS 15 lines: revenue deferred on points earned, and released when they are redeemed or
+# expire; profit without them is the cash view
+DEFERRAL = ("revenue_deferred", "revenue_released")
 
 
 class Ledger:
@@ -63,6 +70,14 @@ class Ledger:
     def programme_cost(self) -> np.ndarray:
         """Costs the programme adds: every cost line of a mechanic (not the base)."""
         return self.total("cost", exclude_base=True)
+
+    def deferral(self) -> np.ndarray:
+        """The IFRS 15 points deferral, net, per month (negative while points accumulate)."""
+        out = np.zeros(self.n_months)
+        for key, arr in self.lines.items():
+            if key[1] in DEFERRAL:
+                out += arr
+        return out
 
     def programme_income(self) -> np.ndarray:
         return self.total("income", exclude_base=True)

@@ -4,9 +4,14 @@
 activity window (default 365 days), the way a CRM measures it. The latent
 alive state is reported beside it as survival.
 
-* retention_rate (CRR) = (E - N) / S: S customers active at launch, E active at
-  the end, N of those acquired during the horizon (so E - N is the launch base
-  still active). churn_rate = 1 - CRR.
+* retention_rate: of the S customers active at launch (the launch base's
+  customers who bought within the activity window), the share still active at
+  the end; customers acquired during the horizon are not in it. One function
+  (``retention``) computes it for the headline, the monthly series and the
+  segments, so they agree. churn_rate = 1 - retention_rate.
+* crr_formula: the industry's shortcut (E - N) / S (E active at the end, N of
+  them acquired during the horizon), reported under its own name: it also
+  counts launch-base customers who were inactive at launch and came back.
 * latent_survival: share of customers alive at launch still alive at the end.
 * average_check: gross revenue per order; average_check_net: what customers
   paid (after discounts and rewards) per order.
@@ -18,6 +23,13 @@ alive state is reported beside it as survival.
   trailing twelve months, at the end.
 * lifetime_value: profit over the horizon, discounted monthly at the scenario's
   annual rate, per customer in the base (at launch plus acquired).
+* revenue: gross sales at list price (what the tills rang up before discounts
+  and rewards); revenue_recognised: revenue under IFRS 15, what customers paid
+  less the part deferred for points they earned, plus the deferred revenue of
+  points redeemed or expired.
+* profit: revenue + income - costs from the ledger, IFRS 15 basis (points as a
+  separate performance obligation); profit_cash: the same without the points
+  deferral (the cash view).
 """
 from __future__ import annotations
 
@@ -28,14 +40,26 @@ import numpy as np
 # Headline metrics, in the order reports show them; the JSON contract lists these.
 HEADLINE = (
     "retention_rate", "churn_rate", "latent_survival", "average_check", "average_check_net",
-    "purchase_frequency", "repeat_purchase_rate", "loyal_share", "orders", "revenue",
-    "gross_profit", "programme_cost", "programme_income", "profit", "active_customers_end",
-    "lifetime_value",
+    "purchase_frequency", "repeat_purchase_rate", "loyal_share", "orders", "revenue", "revenue_recognised",
+    "gross_profit", "programme_cost", "programme_income", "profit", "profit_cash", "active_customers_end",
+    "lifetime_value", "crr_formula",
 )
 
 
+def retention(kept, at_launch):
+    """Retention, the one definition: of the customers active at launch, the share still active.
+
+    Works on numbers and on arrays (the monthly series); undefined (NaN) with nobody at launch.
+    """
+    kept = np.asarray(kept, dtype=np.float64)
+    at_launch = np.asarray(at_launch, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(at_launch > 0, kept / np.where(at_launch > 0, at_launch, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
 def crr(S, E, N) -> float:
-    """Customer retention rate over a period: (E - N) / S (DESIGN.md)."""
+    """The industry's shortcut (E - N) / S: also counts returning lapsed customers as retained."""
     return (E - N) / S if S else float("nan")
 
 
@@ -51,7 +75,7 @@ def arm_metrics(model) -> dict:
     S = int(c.active_at_launch[:n].sum())
     E = float(s["active_end"][-1])
     N = float(s["new_active_end"][-1])
-    retention = crr(S, E, N)
+    kept = retention(s["retained_end"][-1], S)
     alive0 = c.alive_at_launch[:n]
     survival = float((c.alive[:n] & alive0).sum() / max(alive0.sum(), 1))
     years = cfg.horizon_days / 365.0
@@ -63,9 +87,10 @@ def arm_metrics(model) -> dict:
     rate_m = (1.0 + cfg.economics.discount_rate) ** (1.0 / 12.0) - 1.0
     disc = (1.0 + rate_m) ** -np.arange(1, len(profit_m) + 1)
     base_size = S + float(s["new_customers"].sum())
+    deferral = float(led.deferral().sum())
     out = {
-        "retention_rate": retention,
-        "churn_rate": 1.0 - retention,
+        "retention_rate": kept,
+        "churn_rate": 1.0 - kept,
         "latent_survival": survival,
         "average_check": revenue / orders if orders else float("nan"),
         "average_check_net": float(s["net_revenue"].sum()) / orders if orders else float("nan"),
@@ -74,12 +99,15 @@ def arm_metrics(model) -> dict:
         "loyal_share": float(s["loyal_end"][-1] / E) if E else float("nan"),
         "orders": orders,
         "revenue": revenue,
+        "revenue_recognised": float(s["net_revenue"].sum()) + deferral,
         "gross_profit": revenue - cogs,
         "programme_cost": float(led.programme_cost().sum()),
         "programme_income": float(led.programme_income().sum()),
         "profit": float(profit_m.sum()),
+        "profit_cash": float(profit_m.sum()) - deferral,
         "active_customers_end": E,
         "lifetime_value": float((profit_m * disc).sum() / base_size) if base_size else float("nan"),
+        "crr_formula": crr(S, E, N),
     }
     out_segments = segment_metrics(model)
     if out_segments is not None:
@@ -109,7 +137,7 @@ def segment_metrics(model) -> dict | None:
     kept = np.bincount(seg, weights=active & at_launch, minlength=k)
     act = np.bincount(seg, weights=active, minlength=k)
     return {name: {"orders": float(orders[i]), "revenue": float(revenue[i]),
-                   "retention_rate": float(kept[i] / start[i]) if start[i] else float("nan"),
+                   "retention_rate": retention(kept[i], start[i]),
                    "active_customers_end": float(act[i])} for i, name in enumerate(names)}
 
 
@@ -127,9 +155,9 @@ def monthly_frame(model):
     data.update({k: v for k, v in s.items()})
     # the headline metrics month by month (retention and survival measured from launch)
     c = model.customers
-    S = max(int(c.active_at_launch[: c.n].sum()), 1)
+    S = int(c.active_at_launch[: c.n].sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        data["retention_rate"] = s["retained_end"] / S
+        data["retention_rate"] = retention(s["retained_end"], np.full(len(s["retained_end"]), S))
         data["churn_rate"] = 1.0 - data["retention_rate"]
         data["latent_survival"] = s["alive_launch_end"] / max(int(c.alive_at_launch[: c.n].sum()), 1)
         data["average_check"] = np.where(s["orders"] > 0, s["revenue"] / np.maximum(s["orders"], 1), np.nan)
@@ -140,6 +168,7 @@ def monthly_frame(model):
     data["programme_cost"] = model.ledger.programme_cost()
     data["programme_income"] = model.ledger.programme_income()
     data["profit"] = model.ledger.profit()
+    data["profit_cash"] = data["profit"] - model.ledger.deferral()
     for m in model.mechanics:
         for k, v in m.series().items():
             data[f"{m.name}.{k}"] = v
@@ -204,20 +233,20 @@ def member_outcomes(model, baseline: dict) -> dict | None:
     """Members against non-members in a programme arm, and the members without the programme.
 
     ``baseline`` holds the same customers' outcomes in the no-programme arm
-    (``LoyaltyModel.customer_outcomes``). Among customers active at launch:
-    orders and spend per customer over the horizon for members and non-members
-    (what a CRM dashboard shows after launch), and the members' own orders and
-    spend in the baseline arm (what they would have done anyway). None when the
-    programme has no membership.
+    (``LoyaltyModel.customer_outcomes``). Among the customers active at launch who
+    bought during the horizon (the shoppers a dashboard or a panel sees): orders
+    and spend per customer for members and non-members, and the members' own
+    orders and spend in the baseline arm (what they would have done anyway). None
+    when the programme has no membership.
     """
     member = model.members()
     if member is None:
         return None
     mine = model.customer_outcomes()
     rows = baseline["rows"]
-    launch = baseline["active_at_launch"]
-    m = member[:rows] & launch
-    o = ~member[:rows] & launch
+    shoppers = baseline["active_at_launch"] & (mine["orders"][:rows] > 0)
+    m = member[:rows] & shoppers
+    o = ~member[:rows] & shoppers
     out = {"members": int(m.sum()), "non_members": int(o.sum())}
     for key in ("orders", "spend"):
         arm, base = mine[key][:rows], baseline[key]

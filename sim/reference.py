@@ -16,7 +16,8 @@ thousand customers: the engine is what runs scenarios.
 
 The day, for each customer (the engine's order, ``LoyaltyModel.step``):
 
-1. arrival: a customer whose first order is today joins (and enrols in points);
+1. arrival: a customer whose first order is today arrives (and, if the programme
+   runs, gets their enrolment propensity and join day);
 2. mechanics start the day: tier factors refreshed when the engine refreshes
    them, the rolling tier window moves on, pending points become usable, a
    post-reward reset ends;
@@ -28,21 +29,25 @@ The day, for each customer (the engine's order, ``LoyaltyModel.step``):
 6. orders: the first order on the arrival day, then one order each time the
    clock has run past its exponential budget (so several a day are possible);
    each is priced (tier discount, then points redeemed as money off), recorded,
-   rewarded (tier qualification, points earned); after a repeat order a BG/NBD
-   customer drops out with probability p x dropout multiplier;
+   the customer joins the programme if their join day has come, then rewarded
+   (tier qualification, points earned); after a repeat order a BG/NBD customer
+   drops out with probability p x dropout multiplier;
 7. (no end-of-day work for points and tiers);
-8. month end, for the whole base: tier downgrades, status dilution, tier
-   factors refreshed; points expiry.
+8. month end, for the whole base: tier downgrades, the rolling window moves on,
+   status dilution, the requalification push, tier factors refreshed; points expiry.
 
 Scope: the BG/NBD and Pareto/NBD baselines with Gamma-Gamma baskets, segments
-and Poisson acquisition; points (earn on the paid amount, tier multiplier,
+and Poisson acquisition; self-selected enrolment (sim.mechanics.enrolment);
+every effect sized by perceived value through the same functions
+(sim.mechanics.value); points (earn on the paid amount, tier multiplier,
 per-order and per-month caps, threshold or choice redemption, money off or
 goods, pending period, expiry by age FIFO and by inactivity, goal gradient,
 post-reward reset, rewarded behaviour, basket gain, switching cost) and tiers
 (qualification on spend, orders or points over a rolling or calendar window,
 immediate upgrade, monthly or yearly downgrade none / one_step / reevaluate
 with grace months, tier discount, status effects on intensity, basket and
-dropout with dilution, requalification push, demotion penalty); the
+dropout with dilution, requalification push on the customer's own projected
+drop for rolling windows, loss-averse demotion); the
 scenario's response strengths. Ledger lines, perks and free delivery are money
 only (no behaviour) and are left to the engine; the other mechanics
 (discounts, subscription, referrals, campaigns, service) are not modelled here.
@@ -56,6 +61,7 @@ import math
 import mesa
 import numpy as np
 
+from sim.mechanics.value import perceived, response
 from sim.scenario import TIME_UNITS, TRAITS
 
 TRAIT_NAMES = tuple(TRAITS.fields)
@@ -120,6 +126,8 @@ class Customer(mesa.Agent):
             tc = seg.traits[t]
             setattr(self, t, rng.beta(tc.a, tc.b))
         self.responsiveness = 1.0   # set by the model once the launch base is drawn
+        self.in_launch_base = True  # False for customers acquired during the horizon
+        self.active_at_launch = False
         # --- state
         self.present = False        # has made a first order
         self.alive = True
@@ -138,8 +146,8 @@ class Customer(mesa.Agent):
 
     # ------------------------------------------------------------------ programme state
     def reset_points(self):
-        self.enrol_tried = False
         self.member = False
+        self.join_day = None        # the day from which the customer joins at their next order (None: never)
         self.balance = 0.0          # usable points
         self.pending = []           # [(day usable, points)]
         self.lots = {}              # month earned -> points still held (expiry by age, FIFO)
@@ -153,6 +161,8 @@ class Customer(mesa.Agent):
 
     def reset_tiers(self):
         self.tier = 0
+        self.lost_worth = 0.0       # the worth a demotion took away
+        self.pushed_stake = 0.0     # the worth at stake while the requalification push is on
         self.qual = 0.0             # qualification value in the current window
         self.qual_by_month = {}     # month -> value added (rolling window)
         self.months_below = 0
@@ -189,8 +199,8 @@ class Customer(mesa.Agent):
             self.present = True
             self.alive = True
             arrived_today = True
-            if m.points:
-                self.enrol()
+            if m.enrolling and self.born_day >= 0 and not self.in_launch_base:
+                m.assign_join_day(self, day)
         # 2. mechanics start the day
         if m.tiers:
             self.tiers_start_day(day)
@@ -246,7 +256,7 @@ class Customer(mesa.Agent):
         # basket: Gamma(p, rate nu), times the programme's basket effects
         gross = rng.gamma(self.spend_shape) / self.spend_rate * self.basket_mult
         # price: the tier's discount first, then points redeemed on what is left
-        discount = gross * m.tier_discount[self.tier] if m.tiers else 0.0
+        discount = gross * m.tier_discount[self.tier] if m.tiers and self.member else 0.0
         reward = 0.0
         if m.points and self.member:
             reward = self.redeem(day, gross, discount)
@@ -261,8 +271,11 @@ class Customer(mesa.Agent):
         # the next order's budget: Exp(1) of intensity from now on
         wait = rng.exponential()
         self.budget = wait if first else self.budget + wait
+        # the customer joins at the till once their join day has come (and earns on this order)
+        if m.enrolling and not self.member and self.join_day is not None and day >= self.join_day:
+            self.join(day)
         # reward the order: tiers qualify first (so an upgrade earns at the new multiplier)
-        if m.tiers:
+        if m.tiers and self.member:
             self.tiers_after_order(day, paid)
         if m.points and self.member:
             self.earn(day, paid)
@@ -279,16 +292,15 @@ class Customer(mesa.Agent):
                 self.drop_out()
 
     # ------------------------------------------------------------------ points
-    def enrol(self):
+    def join(self, day):
         m = self.model
-        if self.enrol_tried:
-            return
-        self.enrol_tried = True
-        if m.rng.random() < m.points.enrolment:
-            self.member = True
-            if m.points.welcome_points:
-                self.issue(m.day, m.points.welcome_points)
+        self.member = True
+        if m.points and m.points.welcome_points:
+            self.issue(day, m.points.welcome_points)
+        if m.points:
             self.points_refresh()
+        if m.tiers and m.entry_tier_worth:
+            self.tiers_refresh(stake=0.0)
 
     def issue(self, day, pts):
         """Credit earned points: usable now, or after the pending period."""
@@ -304,9 +316,6 @@ class Customer(mesa.Agent):
             self.lots[mo] = self.lots.get(mo, 0.0) + pts
 
     def points_start_day(self, day):
-        m = self.model
-        if m.points_launch_today and self.present:
-            self.enrol()   # the base at launch joins (today's arrivals have already)
         if self.pending:
             due = [x for x in self.pending if x[0] == day]
             if due:
@@ -364,6 +373,18 @@ class Customer(mesa.Agent):
             self.add_qual(day, pts)
         self.points_refresh()
 
+    def points_value(self):
+        """f(v) of the points for this customer (sim.mechanics.value), at their tier's multiplier."""
+        m = self.model
+        cfg = m.points
+        mult = m.tier_multiplier[self.tier] if m.tiers else 1.0
+        basket = self.spend_shape / self.spend_rate
+        per_order = cfg.earn_per_currency * mult * basket + cfg.earn_per_order
+        rate = per_order * cfg.point_value / basket
+        days = cfg.redemption.threshold / max(per_order * self.lam, 1e-12)
+        v = perceived(rate, days, self.responsiveness, m.cfg.response.delay_half_days)
+        return float(response(v, m.cfg.response.value_half))
+
     def points_refresh(self):
         """The points factors from the customer's points state (goal gradient, reset, habit, switching cost)."""
         if not self.member:
@@ -373,21 +394,21 @@ class Customer(mesa.Agent):
         b = m.points.behaviour
         thr = m.points.redemption.threshold
         held = self.balance + sum(p for _, p in self.pending)
-        resp = self.responsiveness
+        f = self.points_value()
         progress = min(held / thr, 1.0)
-        inten = 1.0 + b.goal_gradient * resp * progress ** b.goal_gradient_shape
+        g = b.goal_gradient * f   # averaging 1 over a card's progress (sim.mechanics.points)
+        inten = (1.0 + g * progress ** b.goal_gradient_shape) / (1.0 + g / (b.goal_gradient_shape + 1.0))
         if self.rewards > 0:
-            inten *= 1.0 + b.rewarded_behaviour * resp
+            inten *= 1.0 + b.rewarded_behaviour * f
         in_reset = self.reset_until > m.day
         if in_reset:
-            # the dip is capped at the whole intensity for the most responsive customers
-            inten *= 1.0 - b.post_reward_dip * min(resp, 1.0 / max(b.post_reward_dip, 1e-9))
-        drop = 1.0 / (1.0 + b.switching_cost * resp * min(held / thr, 2.0))
+            inten *= 1.0 - min(b.post_reward_dip * f, 0.95)
+        drop = 1.0 / (1.0 + b.switching_cost * f * min(held / thr, 2.0))
         if in_reset:
-            drop *= 1.0 + b.post_reward_dropout
+            drop *= 1.0 + b.post_reward_dropout * f
         self.points_intensity = max(inten, 0.0)
         self.points_dropout = drop
-        self.points_basket = 1.0 + b.basket_gain * resp   # members buy a little more to earn faster
+        self.points_basket = 1.0 + b.basket_gain * f   # members buy a little more to earn faster
 
     def points_end_month(self, month, day):
         m = self.model
@@ -422,15 +443,9 @@ class Customer(mesa.Agent):
         return lv
 
     def tiers_start_day(self, day):
-        m = self.model
-        if m.first_of_month and day > 0 and m.tiers.window == "rolling":
-            # the month that leaves the rolling window stops counting
-            self.qual -= self.qual_by_month.pop(m.month - m.tiers.window_months, 0.0)
-            self.qual = max(self.qual, 0.0)
-        if m.tiers_refresh_today:
-            # the engine refreshes every present customer on these days (the first of a
-            # month while the requalification push is on, or when it switches on or off)
-            self.tiers_refresh()
+        if self.model.tiers_refresh_today and self.member:
+            # calendar windows: the push switches on or off for everyone close to a threshold
+            self.tiers_refresh(stake=self.stake() if self.close_to_threshold() else 0.0)
 
     def tiers_after_order(self, day, paid):
         m = self.model
@@ -442,17 +457,21 @@ class Customer(mesa.Agent):
         if new > self.tier:   # upgrades are immediate
             self.tier = new
             self.months_below = 0
-            self.tiers_refresh()
+            # mid-month only closeness to the next tier can push (keeping a tier is judged at month ends)
+            self.tiers_refresh(stake=self.stake() if self.close_to_next() else 0.0)
 
     def tiers_end_month(self, day, evaluate):
         m = self.model
         cfg = m.tiers
-        if evaluate and cfg.downgrade != "none":
+        if evaluate and cfg.downgrade != "none" and self.tier > 0:
             qualified = self.qualified_level()
             if qualified < self.tier:
                 self.months_below += 1
                 if self.months_below > cfg.grace_months:
-                    self.tier = self.tier - 1 if cfg.downgrade == "one_step" else qualified
+                    new = self.tier - 1 if cfg.downgrade == "one_step" else qualified
+                    worth = self.tier_worth()
+                    self.lost_worth = max(worth[self.tier] - worth[new], 0.0)
+                    self.tier = new
                     self.months_below = 0
                     self.demoted_day = day
             else:
@@ -460,35 +479,105 @@ class Customer(mesa.Agent):
         if cfg.window == "calendar" and evaluate:
             self.qual = 0.0
 
-    def tiers_refresh(self):
-        """Tier factors: status (diluted), demotion penalty, requalification push."""
+    def roll_window(self, month):
+        """Rolling window, at the end of ``month``: the oldest month leaves it for the next one."""
+        self.qual -= self.qual_by_month.pop(month + 1 - self.model.tiers.window_months, 0.0)
+        self.qual = max(self.qual, 0.0)
+
+    def tier_worth(self):
+        """Perceived worth of every level to this customer (sim.mechanics.value), a list."""
         m = self.model
         b = m.tiers.behaviour
+        basket = self.spend_shape / self.spend_rate
+        w = self.responsiveness
+        fee = m.cfg.economics.delivery_fee
+        out = []
+        base_points = None
+        for i in range(len(m.tier_thresholds)):
+            x = w * (m.tier_discount[i] + (fee / basket if m.tier_free_delivery[i] else 0.0))
+            if m.points and any(mu != 1.0 for mu in m.tier_multiplier):
+                cfg = m.points
+                per_order = cfg.earn_per_currency * m.tier_multiplier[i] * basket + cfg.earn_per_order
+                days = cfg.redemption.threshold / max(per_order * self.lam, 1e-12)
+                pv = perceived(per_order * cfg.point_value / basket, days, w, m.cfg.response.delay_half_days)
+                base_points = pv if base_points is None else base_points
+                x += pv - base_points
+            x += self.status_seeking / m.status_seek_mean * m.tier_status[i] * m.dilution[i] * b.status_worth
+            out.append(float(x))
+        return out
+
+    def stake(self):
+        """The worth at stake when close to a threshold: keeping this tier, or reaching the next."""
+        m = self.model
+        worth = self.tier_worth()
         t = self.tier
-        w = self.status_seeking / m.status_seek_mean
-        status = m.tier_status[t] * m.dilution[t] * w
-        inten = 1.0 + b.status_intensity * status
-        drop = max(1.0 - b.status_retention * status, 0.05)
+        if self.qual < m.tier_thresholds[t]:
+            return max(worth[t] - worth[max(t - 1, 0)], 0.0)
+        return max(worth[min(t + 1, len(worth) - 1)] - worth[t], 0.0)
+
+    def tiers_refresh(self, stake=None):
+        """Tier factors: the tier's worth (status diluted), loss-averse demotion, requalification push.
+        ``stake``: the worth at stake for a pushed customer (None keeps the current push)."""
+        m = self.model
+        b = m.tiers.behaviour
+        h = m.cfg.response.value_half
+        if stake is not None:
+            self.pushed_stake = stake
+        if not self.member:
+            self.tier_intensity = self.tier_dropout = self.tier_basket = 1.0
+            return
+        f = float(response(self.tier_worth()[self.tier], h))
+        inten = 1.0 + b.status_intensity * f
+        drop = max(1.0 - b.status_retention * f, 0.05)
         if self.demoted_day > m.day - b.demotion_memory_days:
-            inten *= 1.0 - b.demotion_intensity
-            drop *= 1.0 + b.demotion_dropout
-        if m.push_active and b.requalify_push and self.close_to_threshold():
-            inten *= 1.0 + b.requalify_push * w
+            lost = float(response(self.lost_worth, h))
+            inten *= max(1.0 - b.loss_aversion * b.status_intensity * lost, 0.0)
+            drop *= 1.0 + b.loss_aversion * b.status_retention * lost
+        if b.requalify_push and self.pushed_stake > 0:
+            inten *= 1.0 + b.requalify_push * float(response(self.pushed_stake, h))
         self.tier_intensity = inten
         self.tier_dropout = drop
-        self.tier_basket = 1.0 + b.status_basket * status
+        self.tier_basket = 1.0 + b.status_basket * f
 
-    def close_to_threshold(self):
-        """Within push_gap of keeping the current tier or of reaching the next."""
+    def close_to_next(self):
         m = self.model
         th = m.tier_thresholds
-        gap = m.tiers.behaviour.push_gap
         t = self.tier
-        keep = th[t]
         nxt = th[min(t + 1, len(th) - 1)]
-        at_risk = t > 0 and keep * (1 - gap) <= self.qual < keep
-        reach = t < len(th) - 1 and nxt * (1 - gap) <= self.qual < nxt
-        return at_risk or reach
+        return t < len(th) - 1 and nxt * (1 - m.tiers.behaviour.push_gap) <= self.qual < nxt
+
+    def close_to_threshold(self):
+        """Calendar windows, while the push is on: within push_gap of keeping the tier or of the next."""
+        m = self.model
+        if not m.push_active:
+            return False
+        keep = m.tier_thresholds[self.tier]
+        at_risk = self.tier > 0 and keep * (1 - m.tiers.behaviour.push_gap) <= self.qual < keep
+        return at_risk or self.close_to_next()
+
+    def at_risk_rolling(self, day):
+        """Rolling windows, at a month end after the window moved: will the customer's own
+        qualifying value, without new orders, fall within push_gap below their tier's
+        threshold at one of their evaluations within push_days, as old months leave?"""
+        m = self.model
+        if self.tier == 0:
+            return False
+        keep = m.tier_thresholds[self.tier]
+        gap = m.tiers.behaviour.push_gap
+        month = m.days.month(day)
+        width = m.tiers.window_months
+        projected = self.qual
+        d = m.days.date(day)
+        for j in range(1, width + 1):
+            y, mo = divmod(d.year * 12 + d.month - 1 + j, 12)
+            end = _dt.date(y, mo + 1, _cal.monthrange(y, mo + 1)[1])
+            if (end - d).days > m.tiers.behaviour.push_days:
+                break
+            if j >= 2:
+                projected -= self.qual_by_month.get(month - width + j, 0.0)
+            if keep * (1 - gap) <= projected < keep:
+                return True
+        return False
 
 
 # ============================================================================ the model
@@ -516,12 +605,49 @@ class ReferenceModel(mesa.Model):
                 Customer.restore(self, snap)
         customers = list(self.agents)
         # tiers weigh status seeking against the base's mean at launch
-        self.status_seek_mean = float(np.mean([x.status_seeking for x in customers])) or 1.0
-        self.points_launch_today = False
-        self.points_launched = False
+        self.status_seek_mean = (float(np.mean([x.status_seeking for x in customers])) or 1.0) if customers else 1.0
         self.tiers_started = False
         self.push_active = False
         self.tiers_refresh_today = False
+        if self.enrolling:
+            self._enrolment_at_launch(customers)
+
+    # ------------------------------------------------------------------ enrolment (sim.mechanics.enrolment)
+    def _log_spend(self, x):
+        return math.log(max(x.lam * x.spend_shape / x.spend_rate, 1e-30))
+
+    def _score(self, x):
+        e = self.enrol
+        z = (self._log_spend(x) - self.spend_mu) / self.spend_sd
+        return e.selection * z + math.sqrt(max(1.0 - e.selection ** 2, 0.0)) * self.rng.normal()
+
+    def _enrolment_at_launch(self, customers):
+        """Each launch-base customer's propensity to join, the cut that puts ``share`` of the
+        customers active at launch above it, and their join days."""
+        base = [x for x in customers if x.in_launch_base]
+        spend = np.array([self._log_spend(x) for x in base])
+        self.spend_mu = float(spend.mean()) if base else 0.0
+        self.spend_sd = float(spend.std()) if len(base) > 1 and spend.std() > 0 else 1.0
+        scores = {id(x): self._score(x) for x in base}
+        active = [scores[id(x)] for x in base if x.active_at_launch]
+        share = self.enrol.share
+        if share >= 1.0 or not active:
+            self.join_cut = -INF if share > 0 else INF
+        elif share <= 0.0:
+            self.join_cut = INF
+        else:
+            self.join_cut = float(np.quantile(active, 1.0 - share))
+        for x in base:
+            self._set_join_day(x, scores[id(x)], max(x.born_day, 0))
+
+    def _set_join_day(self, x, score, start):
+        scale = self.enrol.months_to_half * (365.25 / 12.0) / math.log(2.0)
+        delay = math.floor(self.rng.exponential() * scale)
+        x.join_day = start + delay if score > self.join_cut else None
+
+    def assign_join_day(self, x, day):
+        """A customer acquired during the horizon faces the launch base's cut."""
+        self._set_join_day(x, self._score(x), day)
 
     def _setup_programme(self, programme):
         def on(name):
@@ -529,14 +655,20 @@ class ReferenceModel(mesa.Model):
             return block if block is not None and block.get("enabled", True) else None
         self.points = on("points")
         self.tiers = on("tiers")
+        self.enrolling = bool(self.points or self.tiers)
+        self.enrol = programme.enrolment if self.enrolling else None
         self.expire_months = self.points.expiry.months_after_earning if self.points else None
+        self.entry_tier_worth = False
         if self.tiers:
             lv = self.tiers.levels
             self.tier_thresholds = [x.threshold for x in lv]
             self.tier_multiplier = [x.earn_multiplier for x in lv]
             self.tier_discount = [x.discount for x in lv]
+            self.tier_free_delivery = [bool(x.free_delivery) for x in lv]
             self.tier_status = [x.status_value for x in lv]
             self.dilution = [1.0] * len(lv)
+            self.entry_tier_worth = bool(self.tier_status[0] > 0 or self.tier_discount[0] > 0
+                                         or self.tier_free_delivery[0])
 
     def _draw_base(self, first_day):
         c = self.cfg.customers
@@ -569,6 +701,7 @@ class ReferenceModel(mesa.Model):
         for _ in range(k):
             seg = min(int(np.searchsorted(shares, self.rng.random(), side="right")), len(shares) - 1)
             x = Customer(self, day, seg)
+            x.in_launch_base = False
             x.responsiveness = self._raw_responsiveness(x, self.resp[0], self.resp[1]) / self.resp[2]
 
     # ------------------------------------------------------------------ one day
@@ -578,15 +711,11 @@ class ReferenceModel(mesa.Model):
             self._acquire(day)
         self.month = self.days.month(day)
         self.first_of_month = self.days.is_first_of_month(day)
-        # decisions the engine takes once for the whole base at the start of the day
-        self.points_launch_today = bool(self.points) and not self.points_launched
-        self.points_launched = self.points_launched or self.points_launch_today
-        if self.tiers:
-            cfg = self.tiers
-            left = self.days.days_left_in_month(day) if cfg.window == "rolling" else self.days.days_to_year_end(day)
-            push = left < cfg.behaviour.push_days
-            self.tiers_refresh_today = (not self.tiers_started or push != self.push_active
-                                        or (push and self.first_of_month))
+        # calendar windows: the push switches on for the last push_days of the year, for everyone
+        self.tiers_refresh_today = False
+        if self.tiers and self.tiers.window == "calendar":
+            push = self.days.days_to_year_end(day) < self.tiers.behaviour.push_days
+            self.tiers_refresh_today = not self.tiers_started or push != self.push_active
             self.tiers_started = True
             self.push_active = push
         # every customer lives the day (independently: the order does not matter)
@@ -601,17 +730,26 @@ class ReferenceModel(mesa.Model):
         present = [x for x in self.agents if x.present]
         if self.tiers:
             d = self.days.date(day)
-            evaluate = self.tiers.window == "rolling" or (d.month == 12 and d.day == 31)
-            for x in present:
+            rolling = self.tiers.window == "rolling"
+            evaluate = rolling or (d.month == 12 and d.day == 31)
+            members = [x for x in present if x.member]
+            for x in members:
                 x.tiers_end_month(day, evaluate)
-            # a bigger top tier dilutes status: share of active customers at or above each tier
-            active = [x.tier for x in present if x.last_order_day is not None and x.last_order_day > day - self.window]
+                if rolling:
+                    x.roll_window(month)
+            # a bigger top tier dilutes status: share of active members at or above each tier
+            active = [x.tier for x in members if x.last_order_day is not None and x.last_order_day > day - self.window]
             if active:
                 n_levels = len(self.tier_thresholds)
                 share = [0.0] + [sum(t >= i for t in active) / len(active) for i in range(1, n_levels)]
                 self.dilution = [1.0 - self.tiers.behaviour.dilution * s for s in share]
-            for x in present:
-                x.tiers_refresh()
+            push = self.tiers.behaviour.requalify_push
+            for x in members:
+                if rolling:
+                    close = push and (x.at_risk_rolling(day) or x.close_to_next())
+                else:
+                    close = push and x.close_to_threshold()
+                x.tiers_refresh(stake=x.stake() if close else 0.0)
         if self.points:
             for x in present:
                 x.points_end_month(month, day)
@@ -641,6 +779,10 @@ def launch_base(scenario, seed):
     c = scenario.cfg.customers
     first = 0 if c.start == "fresh" or c.history_days == 0 else -c.history_days
     history = ReferenceModel(scenario, seed, programme=None, first_day=first, last_day=0).run()
+    window = scenario.cfg.metrics.activity_window_days
+    for x in history.agents:  # who counts as a customer at launch (as LoyaltyModel.mark_launch)
+        recent = x.present and x.last_order_day is not None and x.last_order_day > -window
+        x.active_at_launch = x.in_launch_base and (recent or x.born_day == 0)
     return {"resp": history.resp, "customers": [x.snapshot() for x in history.agents]}
 
 

@@ -212,6 +212,9 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
         "programme_income_lines": {k: _mean(v) for k, v in sorted(income.items())},
         "monthly_incremental_profit": monthly_incr.tolist(),
     }
+    gap = naive_member_gap([r.members for r in prog])
+    if gap is not None:
+        doc["naive_member_gap"] = gap
     mech = {}
     for r in prog:
         for name, summ in r.mechanics.items():
@@ -219,6 +222,38 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
                 mech.setdefault(name, {}).setdefault(k, []).append(v)
     doc["mechanics"] = {name: {k: _mean_any(v) for k, v in d.items()} for name, d in mech.items()}
     return doc
+
+
+def naive_member_gap(members: list) -> dict | None:
+    """What a CRM dashboard shows after launch (members against non-members in the programme
+    arm) beside what the programme did to the members (the same customers without it).
+
+    Among customers active at launch, spend and orders per customer over the horizon.
+    naive gap = members / non-members - 1; causal effect on members = members with the
+    programme / the same members without it - 1; selection share = the part of the
+    naive difference that is who joined, not what the programme did.
+    """
+    if not members or any(m is None for m in members):
+        return None
+    tot = {k: float(sum(m[k] for m in members)) for k in members[0]}
+    if not tot["members"] or not tot["non_members"]:
+        return None
+    out = {"members": tot["members"] / len(members), "non_members": tot["non_members"] / len(members),
+           "member_share": tot["members"] / (tot["members"] + tot["non_members"])}
+    for key in ("spend", "orders"):
+        m_with = tot[f"{key}_members"] / tot["members"]
+        m_without = tot[f"{key}_members_without_programme"] / tot["members"]
+        others = tot[f"{key}_non_members"] / tot["non_members"]
+        naive = m_with - others
+        causal = m_with - m_without
+        out[key] = {
+            "per_member": m_with, "per_non_member": others, "per_member_without_programme": m_without,
+            "naive_gap": m_with / others - 1.0 if others else None,
+            "causal_effect_on_members": m_with / m_without - 1.0 if m_without else None,
+            "naive_to_causal_ratio": naive / causal if causal else None,
+            "selection_share": 1.0 - causal / naive if naive else None,
+        }
+    return out
 
 
 def _mean(values):

@@ -211,7 +211,13 @@ def test_typical_base_full_fit():
 
 @pytest.mark.slow
 def test_loyal_share_and_repeat_rate_together():
-    t = typical(20000, **TYPICAL, repeat_purchase_rate=0.62)
+    # targets a buy-till-you-die base is known to meet: the KPIs of a base with uneven dropout
+    # (a = 0.4, far from the CDNOW 0.79 the fit starts from), simulated at another seed
+    known = {"r": 1.5, "alpha": 38.0, "a": 0.4, "b": 1.6}
+    shape = typical(20000, **TYPICAL)
+    kpis = simulate_kpis(known, {"p": 6.25, "q": 3.74, "gamma": 660.0}, shape, 20000, seed=77)
+    t = typical(20000, **{k: kpis[k] for k in ("retention_rate", "average_check", "purchase_frequency",
+                                                "loyal_share", "repeat_purchase_rate")})
     fit = fit_kpis(t, check_seeds=0)
     assert fit.within_tolerance, render(fit)
     assert fit.params["a"] != pytest.approx(0.79)  # both spreads were needed

@@ -8,7 +8,7 @@ import sim
 from conftest import one_replication, run_cli, small
 from sim.engine import LoyaltyModel
 from sim.metrics import HEADLINE
-from sim.work import BASELINE, launch_base
+from sim.work import BASELINE, launch_base, run_models
 
 
 def _records(sc, replications, arm="programme"):
@@ -80,28 +80,58 @@ def _programme_model(sc, seed=11):
     return m.run()
 
 
-def test_ledger_balances_and_books_every_order():
+def _with_order_log(sc, seed=11):
+    """The programme arm of one replication with every priced and rewarded order recorded."""
+    base = launch_base(sc, seed)
+    m = LoyaltyModel(sc, seed, programme=sc.cfg.programme, customers=base)
+    log = []
+    m.order_observer = lambda o: log.append((o.day, o.gross.copy(), o.paid.copy(), o.free_delivery.copy(),
+                                             o.points.copy()))
+    return m.run(), log
+
+
+def test_profit_recomputed_from_the_orders_themselves():
+    """The ledger's profit against an independent count: what customers paid for each order, less
+    the cost of the goods, the deliveries given free, the running and set-up costs and the paid
+    acquisitions, and (IFRS 15) less the part of each sale deferred for the points it earned."""
+    import calendar as cal
     sc = small("points_and_tiers.yaml", "economics.programme_fixed_cost_per_month=1000",
                "programme.points.expiry.months_after_earning=3", "programme.points.pending_days=10")
-    m = _programme_model(sc)
-    led = m.ledger
-    revenue, income, cost = led.total("revenue"), led.total("income"), led.total("cost")
-    # revenue + income - every cost line = profit, month by month
-    assert np.allclose(revenue + income - cost, led.profit())
-    by_line = sum(v if led.kinds[k] != "cost" else -v for k, v in led.lines.items())
-    assert np.allclose(by_line, led.profit())
-    # sales booked = the orders recorded; cost of goods follows the margin
-    assert np.allclose(revenue, m.monthly["revenue"])
-    assert np.allclose(led.lines[("base", "cost_of_goods")], revenue * (1 - sc.cfg.economics.gross_margin))
-    # customers' own tallies agree with the ledger
+    m, log = _with_order_log(sc)
+    eco = sc.cfg.economics
+    pts_cfg = sc.cfg.programme.points
+    horizon = [x for x in log if x[0] >= 0]
+    paid = sum(x[2].sum() for x in horizon)
+    gross = sum(x[1].sum() for x in horizon)
+    free = sum(int(x[3].sum()) for x in horizon)
+    assert free > 0 and paid < gross  # Gold's free delivery and discounts, points rewards all happened
+    # the running cost: a month's fee spread over its days, for every day of the horizon
+    start = sc.cfg.start_date
+    import datetime as dt
+    fixed = sum(eco.programme_fixed_cost_per_month / cal.monthrange(d.year, d.month)[1]
+                for d in (start + dt.timedelta(days=i) for i in range(sc.cfg.horizon_days)))
     c = m.customers
-    assert (c.year_orders[: c.n] == c.month_orders[:, : c.n].sum(axis=0)).all()  # trailing-year count kept in step
-    assert c.horizon_spend[: c.n].sum() == pytest.approx(revenue.sum(), rel=1e-5)
-    assert c.horizon_orders[: c.n].sum() == m.monthly["orders"].sum()
-    # every programme cost line belongs to a mechanic
-    owners = {k[0] for k, v in led.lines.items() if led.kinds[k] == "cost" and k[0] != "base" and v.any()}
-    assert owners <= {"points", "tiers", "programme"}
-    assert ("points", "rewards") in led.lines and ("tiers", "discounts") in led.lines
+    n = c.n
+    acquired = int(((c.uid[:n] >= sc.cfg.customers.initial) & (c.born_day[:n] >= 0) & c.present[:n]).sum())
+    cash = (paid - gross * (1 - eco.gross_margin) - eco.delivery_fee * free - fixed - eco.programme_setup_cost
+            - acquired * sc.cfg.customers.acquisition.cost_per_customer)
+    led = m.ledger
+    profit = led.profit().sum()
+    deferral = led.deferral().sum()
+    assert profit - deferral == pytest.approx(cash, rel=1e-9, abs=1e-3)
+    # IFRS 15: each sale's price allocated between the goods and its points by stand-alone
+    # selling price, the points' being face value x (1 - expected breakage)
+    ssp = [x[4] * pts_cfg.point_value * (1 - pts_cfg.expected_breakage) for x in horizon]
+    allocated = sum(np.where(x[2] + s > 0, x[2] * s / np.maximum(x[2] + s, 1e-300), 0.0).sum()
+                    for x, s in zip(horizon, ssp))
+    assert allocated > 0
+    assert -led.lines[("points", "revenue_deferred")].sum() == pytest.approx(allocated, rel=1e-9)
+    released = led.lines[("points", "revenue_released")].sum()
+    assert 0 < released < allocated
+    # what was deferred is either recognised (redeemed or expired) or still owed at the end
+    series = m.mechanic("points").monthly
+    assert released + series["liability"][-1] == pytest.approx(allocated, rel=1e-9)
+    assert profit == pytest.approx(cash - series["liability"][-1], rel=1e-9, abs=1e-3)
 
 
 def test_points_liability_rolls_forward():
@@ -113,14 +143,38 @@ def test_points_liability_rolls_forward():
     closing = opening + pts["points_issued"] - pts["points_redeemed"] - pts["points_expired"]
     assert np.allclose(closing, pts["points_outstanding"], rtol=1e-9, atol=1e-6)
     assert pts["points_expired"].sum() > 0 and pts["points_redeemed"].sum() > 0
-    # the liability line's sum is the closing liability (it starts at zero)
-    assert m.ledger.lines[("points", "points_liability_change")].sum() == pytest.approx(pts["liability"][-1])
-    # and the liability is outstanding points at value x cost ratio x (1 - breakage)
-    p = m.mechanic("points")
-    assert pts["liability"][-1] == pytest.approx(pts["points_outstanding"][-1] * p.value * p.cost_ratio
-                                                 * (1 - sc.cfg.programme.points.expected_breakage))
+    # the contract liability, month by month: opening + deferred - released = closing
+    liab = pts["liability"]
+    opening = np.concatenate([[0.0], liab[:-1]])
+    released = pts["revenue_released_redeemed"] + pts["revenue_released_expired"]
+    assert np.allclose(opening + pts["revenue_deferred"] - released, liab, rtol=1e-9, atol=1e-6)
+    assert pts["revenue_released_expired"].sum() > 0  # breakage is recognised as points expire
     # the customers' balances add up to what is outstanding
+    p = m.mechanic("points")
     assert p.balance[: m.customers.n].sum() + p.pending[: m.customers.n].sum() == pytest.approx(pts["points_outstanding"][-1])
+
+
+BEHAVIOURAL = ("retention_rate", "latent_survival", "average_check", "purchase_frequency", "repeat_purchase_rate",
+               "loyal_share", "orders", "revenue", "active_customers_end", "crr_formula")
+
+
+def test_every_mechanic_with_no_response_moves_nothing_but_costs():
+    """Every mechanic instantiated, every response strength 0: every behavioural lift is exactly 0
+    (same customers, same chance events); only the money the programme gives away differs."""
+    zero = [f"response.{k}=0" for k in ("intensity", "basket", "dropout", "referrals", "campaigns")]
+    sc = small("strategy_all_mechanics.yaml", *zero, customers=2500, days=300, history=300)
+    models = run_models(sc, {"programme": sc})
+    assert {m.name for m in models["programme"].mechanics} == {
+        "enrolment", "discounts", "subscription", "tiers", "points", "campaigns", "referrals", "service"}
+    r = one_replication(sc, {"programme": sc})
+    b, p = r[BASELINE].metrics, r["programme"].metrics
+    for k in BEHAVIOURAL:
+        assert p[k] == b[k], k
+    assert p["programme_cost"] > 0 and p["profit"] != b["profit"]
+    # and with the default strengths the same programme does move behaviour
+    moved = one_replication(sc.with_overrides({k.split("=")[0]: 1.0 for k in zero}), {"programme": sc.with_overrides(
+        {k.split("=")[0]: 1.0 for k in zero})})
+    assert moved["programme"].metrics["orders"] != moved[BASELINE].metrics["orders"]
 
 
 def test_lift_is_read_per_segment_where_the_programme_was_aimed():

@@ -208,7 +208,9 @@ def test_segment_promotion_reaches_only_its_segment():
         return float(cc.month_orders[2, : cc.n][cc.segment[: cc.n] == s].sum())
     # bargain hunters (w ~1.9) respond ~1.75 x 0.25 x 1.9 = +80%; their ~400 March orders
     # have ~5% noise, so +30% is safe. Regular customers saw nothing: exactly the baseline.
-    assert march(m, 0) > 1.3 * march(base, 0)
+    # a 20% deal for an average customer: elasticity x 0.1 x f(0.2) = 1.75 x 0.1 x 1.33 = +23%
+    # intensity (the value form saturates deep deals), less the March days before it starts
+    assert march(m, 0) > 1.12 * march(base, 0)
     assert march(m, 1) == march(base, 1)
 
 
@@ -280,7 +282,8 @@ def test_promotions_outside_the_horizon_are_ignored():
 
 def test_schema_defaults_name_their_sources():
     for name, spec in Discounts.SCHEMA.fields["behaviour"].fields.items():
-        assert any(w in spec.doc for w in ("19", "20", "seed")), name
+        text = getattr(spec, "source", "") + " " + spec.doc
+        assert any(w in text for w in ("19", "20", "seed")), name
 
 
 # --------------------------------------------------------------------------- the library's strategy scenario

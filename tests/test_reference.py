@@ -45,6 +45,18 @@ ALPHA = 0.001
 Z_CRIT = stats.norm.isf(ALPHA / 2)  # 3.29
 
 FRESH_YEAR = ["customers.start=fresh", "customers.acquisition.per_day=0", "horizon_days=365"]
+# Programmes worth enough to move customers visibly at these sample sizes: a 10% points reward
+# reached in about one order (the flagship's 1% would move too little to tell a broken rule
+# from noise), enrolment partial and self-selected, joining within weeks
+VALUABLE = ["programme.points.point_value=1.0", "programme.points.redemption.threshold=100",
+            "programme.enrolment.share=0.7", "programme.enrolment.months_to_half=1"]
+# ... and responses several times their evidence-sized defaults: the test holds two
+# implementations of the same rules together, and a broken rule shows only where it moves
+# customers far more than sampling noise does at these sizes
+STRONG_POINTS = ["programme.points.behaviour={goal_gradient: 1.2, rewarded_behaviour: 1.0, basket_gain: 0.5, "
+                 "switching_cost: 4.0, post_reward_dip: 0.3, post_reward_dropout: 0.5}"]
+STRONG_TIERS = ["programme.tiers.behaviour={status_intensity: 1.0, status_basket: 0.5, status_retention: 0.6, "
+                "status_worth: 0.05, requalify_push: 1.5, dilution: 1.0}"]
 
 CASES = {
     # (a) no programme: the buy-till-you-die baseline
@@ -53,18 +65,19 @@ CASES = {
         "customers.purchase={model: paretonbd, r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669}"], "baseline"),
     # (b) points alone: pending period, welcome points, two rewards per order, and
     # expiry short enough to bite within the year (by age and by inactivity)
-    "points": ("points_and_tiers.yaml", FRESH_YEAR + [
+    "points": ("points_and_tiers.yaml", FRESH_YEAR + VALUABLE + STRONG_POINTS + [
         "programme.tiers.enabled=false",
         "programme.points.expiry={months_after_earning: 4, inactivity_days: 90}"], "programme"),
     # (b') a stamp card: points per order, goods as the reward, a mature base with history
     "stamp_card": ("coffee_stamp_card.yaml", [
         "customers.acquisition.per_day=0", "horizon_days=180", "customers.history_days=120"], "programme"),
     # (c) points with tiers; buyers about three times as frequent as the retailer base
-    # (alpha 8 weeks: ~6 orders a year while alive) and a 3-month rolling window, so
-    # tiers are reached and lost within the year (downgrades, demotion penalty, push)
-    "points_and_tiers": ("points_and_tiers.yaml", FRESH_YEAR + [
-        "customers.purchase.alpha=8", "programme.tiers.window_months=3", "programme.tiers.grace_months=0"],
-        "programme"),
+    # (alpha 8 weeks: ~6 orders a year while alive), a 3-month rolling window and a Gold worth
+    # having (10% off), so tiers are reached and lost within the year (downgrades, loss-averse
+    # demotion, the push on the customer's own projected drop)
+    "points_and_tiers": ("points_and_tiers.yaml", FRESH_YEAR + VALUABLE + STRONG_POINTS + STRONG_TIERS + [
+        "customers.purchase.alpha=8", "programme.tiers.window_months=3", "programme.tiers.grace_months=0",
+        "programme.tiers.levels.2.discount=0.1"], "programme"),
 }
 
 

@@ -146,11 +146,12 @@ def test_members_buy_more_mostly_from_membership_itself(arms):
     """Iyengar, Park & Yu (2022): a large lift, two thirds from membership itself."""
     with_lift = sub(arms["default"]).summary()["orders_per_member_year"]
     without = sub(arms["no_lift"]).summary()["orders_per_member_year"]
-    # the lift is x1.2 x (1 + 0.1 resp) per member-day alive; per member-year (members who
-    # stopped buying still count until their term ends) it measures about +19% here. Tens of
-    # thousands of member orders give a sampling error of ~1%, so +10% is a safe floor that
-    # no arm without the lift reaches
-    assert with_lift > 1.10 * without
+    # the lift is (1 + 0.2 f)(1 + 0.1 f) per member-day alive, f the value of free delivery (15 on
+    # a 1,500 basket), 2% off and early access over the member's own spend: about 0.03 for an
+    # average customer (f ~ 0.5), less for the heavy buyers who join (they respond less, Liu
+    # 2007). Per member-year it measures about +7% here; tens of thousands of member orders give
+    # a sampling error of ~1%, so +4% is a floor no arm without the lift reaches
+    assert with_lift > 1.04 * without
     # Prime sanity range: members shop far more than other active customers
     s = sub(arms["default"]).summary()
     assert 1.5 < s["orders_per_member_year"] / s["orders_per_other_active_year"] < 4.0
@@ -208,7 +209,11 @@ def test_free_delivery_booked_once_with_tiers():
     sub_free = led.lines[("subscription", "free_delivery")].sum() / 15
     tier_free = led.lines[("tiers", "free_delivery")].sum() / 15
     assert sub_free > 0 and tier_free > 0
-    assert sub_free + tier_free == pytest.approx(m.monthly["orders"].sum())
+    # every order delivered free is booked by exactly one of them (the tier's only for members
+    # of the programme, who are not all customers)
+    free = m.monthly["free_deliveries"].sum()
+    assert sub_free + tier_free == pytest.approx(free)
+    assert 0.3 * m.monthly["orders"].sum() < free < m.monthly["orders"].sum()
 
 
 def test_points_multiplier_for_members():

@@ -29,9 +29,31 @@ def test_tier_members_qualify_on_rolling_spend_and_get_their_discount():
     above = (tiers.tier[:n] > qualified) & present
     assert (tiers.months_below[:n][above] <= sc.cfg.programme.tiers.grace_months + 1).all()
     assert (tiers.tier[:n] >= 1).sum() > 50  # some reach Silver or Gold
-    # the discount line is exactly the tier discount on members' orders
-    assert m.ledger.lines[("tiers", "discounts")].sum() > 0
     assert levels[2].discount > levels[1].discount
+
+
+def test_tier_discount_is_exactly_the_tier_rate_on_members_orders():
+    sc = small("tiers.yaml", customers=3000, days=240)
+    base = launch_base(sc, 3)
+    m = LoyaltyModel(sc, 3, programme=sc.cfg.programme, customers=base)
+    tiers = m.mechanic("tiers")
+    seen = []
+
+    def price_then_record(orders):
+        seen.append((orders.gross.copy(), orders.discount.copy(), tiers.enrolment.member[orders.idx].copy()))
+    m.order_observer = price_then_record
+    m.run()
+    rates = {lv.discount for lv in sc.cfg.programme.tiers.levels}
+    gross = np.concatenate([x[0] for x in seen])
+    disc = np.concatenate([x[1] for x in seen])
+    member = np.concatenate([x[2] for x in seen])
+    share = disc / gross
+    # every order's discount is one of the tiers' rates, to rounding ...
+    assert np.all(np.min(np.abs(share[:, None] - np.array(sorted(rates))[None, :]), axis=1) < 1e-9)
+    # ... none for non-members (a member who joined at this order paid full price on it) ...
+    assert (disc[~member] == 0).all() and (disc > 0).sum() > 100
+    # ... and the ledger's line is their sum
+    assert m.ledger.lines[("tiers", "discounts")].sum() == pytest.approx(disc.sum(), rel=1e-12)
 
 
 @pytest.mark.parametrize("policy", ["none", "one_step", "reevaluate"])
@@ -87,7 +109,7 @@ def test_requalification_push_acts_before_a_calendar_evaluation():
     while m.day < 340:  # December: the push is on for those close to a threshold
         m.step()
     assert t._push_active
-    close = t._close_to_threshold(np.arange(m.customers.n)) > 0
+    close = t._close(np.arange(m.customers.n), m.day - 1)
     assert close.sum() > 10
     assert t.intensity[: m.customers.n][close].mean() > early[close].mean()
 

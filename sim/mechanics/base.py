@@ -21,7 +21,7 @@ from sim.schema import Section
 class Orders:
     """Today's batch of orders, at most one per customer (the engine loops for more)."""
 
-    __slots__ = ("idx", "day", "gross", "discount", "reward", "first", "free_delivery", "uid", "_paid")
+    __slots__ = ("idx", "day", "gross", "discount", "reward", "first", "free_delivery", "uid", "points", "_paid")
 
     def __init__(self, idx, day, gross, first, uid):
         self.idx = idx                      # customer rows
@@ -32,6 +32,7 @@ class Orders:
         self.reward = np.zeros(len(idx))    # face value of points rewards redeemed on this order
         self.first = first                  # the customer's first order ever (acquisition)
         self.free_delivery = np.zeros(len(idx), dtype=bool)
+        self.points = np.zeros(len(idx))     # points the order earned (set by the points mechanic)
         self._paid = None
 
     def __len__(self):
@@ -67,6 +68,12 @@ class Mechanic:
 
     # ------------------------------------------------------------------ set-up helpers
     @classmethod
+    def active(cls, programme) -> bool:
+        """Does this mechanic run in a programme? (Its block is there and not switched off.)"""
+        block = programme.get(cls.name)
+        return block is not None and block.get("enabled", True)
+
+    @classmethod
     def validate(cls, config, scenario_cfg, path, file):
         """Cross-field checks beyond the schema; raise ScenarioError naming the field."""
 
@@ -88,6 +95,14 @@ class Mechanic:
             new = np.full(capacity, fill, dtype=dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+
+    @property
+    def value_half(self):
+        return self.model.scenario.cfg.response.value_half
+
+    @property
+    def delay_half_days(self):
+        return self.model.scenario.cfg.response.delay_half_days
 
     def changed(self, idx):
         """Tell the engine that this mechanic's factors changed for these customers."""
@@ -113,6 +128,9 @@ class Mechanic:
 
     def after_orders(self, orders: Orders):
         """React to paid orders: earn points, qualify for tiers, trigger follow-ups."""
+
+    def on_joins(self, idx):
+        """These customers joined the programme today (at an order, before it earns)."""
 
     def on_dropouts(self, idx):
         """These customers stopped being customers today (latent dropout)."""

@@ -19,7 +19,10 @@ purchase into today with ``model.trigger_orders``):
   ``cap_window_days`` across all chains). Dropped-out customers are messaged too:
   the CRM cannot tell them from the merely quiet.
 * response: the customer buys today with probability
-  ``response x responsiveness x (1 + offer_elasticity x depth x deal weight) x fatigue``
+  ``response x responsiveness x (1 + offer_elasticity x 0.1 x f(depth x deal weight)) x fatigue``
+  (the offer's pull in the value form of sim.mechanics.value: elasticity x depth
+  x deal weight at a 10% offer, saturating for deeper ones), x the scenario's
+  ``response.campaigns`` strength
   (x a recency decay for win-back), capped at 0.95. Responsiveness (mean 1)
   carries price sensitivity and the light-buyer effect; the deal weight is deal
   proneness over the launch base's mean (conditioned by discounts when that
@@ -61,6 +64,7 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
+from sim.mechanics.value import V_REF, response
 from sim.schema import Bool, Choice, Int, ListOf, Num, NonNeg, Pos, Prob, Section, Str
 
 FAR_PAST = -(2**30)
@@ -173,6 +177,7 @@ class Campaigns(Mechanic):
         self.fat = config.fatigue
         self.cap = config.frequency_cap
         self.response = np.array([DEFAULT_RESPONSE[ch.trigger] if ch.response is None else ch.response for ch in self.chains])
+        self.strength = model.scenario.cfg.response.campaigns  # the scenario's response strength for campaigns
         launch = c.born_day[: c.n] <= 0
         self.dp_mean = max(float(c.deal_proneness[: c.n][launch].mean()) if launch.any() else 0.3, 1e-3)
         seg_names = [s.name for s in model.scenario.cfg.customers.segments]
@@ -211,7 +216,7 @@ class Campaigns(Mechanic):
             self.ledger.open_line(self.name, line, "cost")
         months = model.n_months
         self.monthly = {k: np.zeros(months) for k in ("messages", "responses", "revived", "unsubscribed", "capped",
-                                                      "offers_used", "contact_cost", "offer_cost")}
+                                                      "offers_used", "contact_cost", "offer_cost", "bonus_points")}
         self.by_chain = {ch.name: {k: np.zeros(months) for k in ("sent", "responses", "revived", "offers_used", "cost")}
                          for ch in self.chains}
         self._gap_sent = np.zeros(len(GAP_EDGES))
@@ -360,7 +365,9 @@ class Campaigns(Mechanic):
             pm = self.model.mechanic("points")
             if pm is not None:
                 members = idx[pm.member[idx]]
-                self._grant_points(pm, members, ch.bonus_points, day)
+                if members.size:
+                    pm.grant(members, np.full(members.size, float(ch.bonus_points)))  # costed as points
+                    s["bonus_points"][mo] += float(ch.bonus_points) * members.size
         if ch.offer is not None and not (ch.bonus_points and self.model.mechanic("points") is not None):
             self.offer_chain[idx] = j
             self.offer_until[idx] = day + ch.offer.valid_days - 1
@@ -368,8 +375,10 @@ class Campaigns(Mechanic):
         # the response: a purchase today
         resp = c.responsiveness[idx].astype(np.float64)
         if depth:
-            resp = resp * (1.0 + self.config.offer_elasticity * depth * self._deal_weight(idx))
-        prob = self.response[j] * resp / (1.0 + f.response * excess)
+            # an offer's pull, in the value form every effect follows (sim.mechanics.value)
+            resp = resp * (1.0 + self.config.offer_elasticity * V_REF
+                           * response(depth * self._deal_weight(idx), self.value_half))
+        prob = self.strength * self.response[j] * resp / (1.0 + f.response * excess)
         if ch.trigger == "win_back":
             since = day - c.last_order_day[idx].astype(np.float64)
             beyond = np.maximum(since - ch.delay_days, 0.0)
@@ -418,17 +427,6 @@ class Campaigns(Mechanic):
         else:
             dp = self.customers.deal_proneness[idx]
         return np.minimum(dp / self.dp_mean, 5.0)
-
-    @staticmethod
-    def _grant_points(pm, idx, points, day):
-        if idx.size == 0:
-            return
-        grant = getattr(pm, "grant", None)
-        if grant is not None:
-            grant(idx, np.full(idx.size, float(points)))
-        else:
-            pm._issue(idx, np.full(idx.size, float(points)), day)
-            pm._refresh(idx)
 
     # ------------------------------------------------------------------ hooks
     def on_arrivals(self, idx):
@@ -569,6 +567,7 @@ class Campaigns(Mechanic):
             "unsubscribed": float(m["unsubscribed"].sum()),
             "capped": float(m["capped"].sum()),
             "offers_used": float(m["offers_used"].sum()),
+            "bonus_points": float(m["bonus_points"].sum()),
             "contact_cost": float(m["contact_cost"].sum()),
             "offer_cost": float(m["offer_cost"].sum()),
             "chains": {name: {k: float(v.sum()) for k, v in d.items()} for name, d in self.by_chain.items()},

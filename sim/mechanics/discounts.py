@@ -7,7 +7,11 @@ for the average customer; w is clipped at 5):
 
 * promotion response: while a deal runs for a customer (a calendar promotion
   for their segment, or a personal offer they hold), purchase intensity
-  x (1 + elasticity x depth x w) and basket x (1 + basket_elasticity x depth x w).
+  x (1 + elasticity x 0.1 x f(w x depth)) and basket x (1 + basket_elasticity x
+  0.1 x f(w x depth)): the value form every effect follows (sim.mechanics.value),
+  which equals elasticity x depth x w at a 10% deal and saturates for deeper
+  ones (deep discounts are "discounted" by consumers: Gupta & Cooper 1992, JCR;
+  Leenheer et al. 2002: high discounts do not raise share of wallet).
   The default elasticity, 1.75, is the mean price elasticity of -2.62 in
   Bijmolt, van Heerde & Pieters' (2005, JMR) meta-analysis less the third of a
   promotion bump that is brand switching inside the shop (van Heerde, Gupta &
@@ -49,7 +53,8 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Date, Int, ListOf, Num, NonNeg, Prob, Section, Str
+from sim.mechanics.value import V_REF, response
+from sim.schema import Bool, Choice, Date, Effect, Int, ListOf, Num, NonNeg, Prob, Section, Str
 
 W_MAX = 5.0          # response weights are clipped: a few extreme customers must not dominate
 FAR_PAST = -(2**30)  # "never" for day columns
@@ -114,19 +119,23 @@ class Discounts(Mechanic):
         "budget_per_month": Num(None, lo=0.0, nullable=True,
                                 doc="most money given away in discounts a month; then discounting stops until the next month"),
         "behaviour": Section(fields={
-            "elasticity": NonNeg(1.75, "intensity gain per unit of depth: price elasticity -2.62 (Bijmolt, van Heerde & Pieters 2005) "
-                                       "less the brand-switching third (van Heerde, Gupta & Wittink 2003)"),
-            "basket_elasticity": NonNeg(0.5, "basket gain per unit of depth (seed; direction Bell, Chiang & Padmanabhan 1999)"),
-            "pull_forward": Prob(1 / 3, "share of the extra orders given back after a promotion (van Heerde, Gupta & Wittink 2003; "
-                                        "van Heerde, Leeflang & Wittink 2000)"),
+            "elasticity": Effect(1.75, 1.0, 2.5, source="Bijmolt, van Heerde & Pieters 2005: mean price elasticity -2.62, "
+                                 "less the brand-switching third (van Heerde, Gupta & Wittink 2003); range: the meta-analysis' spread",
+                                 doc="intensity gain per unit of depth at a 10% deal (saturating for deeper ones)"),
+            "basket_elasticity": Effect(0.5, 0.0, 1.0, source="Bell, Chiang & Padmanabhan 1999 direction (size a seed assumption)",
+                                        doc="basket gain per unit of depth at a 10% deal"),
+            "pull_forward": Effect(1 / 3, 0.1, 0.5, hi=1.0, source="van Heerde, Gupta & Wittink 2003; van Heerde, Leeflang & "
+                                   "Wittink 2000: about a third of a promotion bump is borrowed from later weeks",
+                                   doc="share of the extra orders given back after a promotion"),
             "dip_days": Int(28, lo=1, hi=365, doc="length of the post-promotion dip (seed assumption)"),
             "max_dip": Prob(0.8, "deepest post-promotion dip in intensity (seed assumption)"),
-            "conditioning": Prob(0.48, "deal proneness gain per discount: dp += k x depth x (1 - dp); 0.48 reproduces Elberg et al. "
-                                       "2019 (+22.4% after ~30% vs ~10% discounts)"),
+            "conditioning": Effect(0.48, 0.2, 0.7, hi=1.0, source="Elberg et al. 2019: +22.4% promotion buying after ~30% vs "
+                                   "~10% discounts; 0.48 reproduces it; Mela, Gupta & Lehmann 1997",
+                                   doc="deal proneness gain per discount: dp += k x depth x (1 - dp)"),
             "conditioning_half_life_days": Int(365, lo=1, hi=36500, nullable=True,
                                                doc="the gain halves in this many days; null: never fades (seed assumption)"),
-            "waiting": NonNeg(0.5, "full-price intensity x 1/(1 + waiting x gain / mean dp): lie in wait for deals "
-                                   "(Mela, Jedidi & Bowman 1998 direction; size a seed assumption)"),
+            "waiting": Effect(0.5, 0.0, 1.0, source="Mela, Jedidi & Bowman 1998 direction (size a seed assumption)",
+                              doc="full-price intensity x 1/(1 + waiting x gain / mean dp): lie in wait for deals"),
         }),
     })
 
@@ -240,6 +249,11 @@ class Discounts(Mechanic):
         self.gain_day[idx] = day
         self._refresh(idx)
 
+    def deal_gain(self, depth, weight, elasticity=None):
+        """Intensity gain of a deal of this depth to customers of this weight: elasticity x 0.1 x f(w x depth)."""
+        e = self.b.elasticity if elasticity is None else elasticity
+        return e * V_REF * response(np.asarray(depth) * weight, self.value_half)
+
     def _deal_depth(self, idx, day):
         if self._suspended:
             return np.zeros(idx.size)
@@ -257,11 +271,11 @@ class Discounts(Mechanic):
         w = self.weight(idx, gain)
         depth = self._deal_depth(idx, day)
         on_deal = depth > 0
-        inten = np.where(on_deal, 1.0 + b.elasticity * depth * w, 1.0 / (1.0 + b.waiting * gain / self.dp_mean))
+        inten = np.where(on_deal, 1.0 + self.deal_gain(depth, w), 1.0 / (1.0 + b.waiting * gain / self.dp_mean))
         dip_on = self.dip_until[idx] > day
         inten = np.where(dip_on, inten * (1.0 - self.dip[idx]), inten)
         self.intensity[idx] = inten
-        self.basket[idx] = 1.0 + b.basket_elasticity * depth * w
+        self.basket[idx] = 1.0 + self.deal_gain(depth, w, b.basket_elasticity)
         self.changed(idx)
 
     def _refresh_at(self, day, idx):
@@ -297,7 +311,8 @@ class Discounts(Mechanic):
             # dip_days (a pantry holds only so much: earlier extra purchases were used up meanwhile).
             e = rows[ended]
             length = np.minimum(day - self.promo_since[e], self.b.dip_days)
-            gain = self.b.elasticity * (old[ended] - new[ended]) * self.weight(e)
+            w = self.weight(e)
+            gain = self.deal_gain(old[ended], w) - self.deal_gain(new[ended], w)
             dip = np.minimum(self.b.pull_forward * gain * length / self.b.dip_days, self.b.max_dip)
             held = self.dip_until[e] > day
             self.dip[e] = np.where(held, np.maximum(self.dip[e], dip), dip)
@@ -461,7 +476,7 @@ class Discounts(Mechanic):
         orders.discount[pos] += off_g
         self._spent += float(off_g.sum())
         # subsidised share: the share of the deal-day order rate the customer had without the deal
-        boost = 1.0 + self.b.elasticity * depth[pos] * self.weight(r)
+        boost = 1.0 + self.deal_gain(depth[pos], self.weight(r))
         sub_share = np.where(source[pos] == 1, 1.0, 1.0 / boost)
         sub = float((off_g * sub_share).sum())
         total = float(off_g.sum())

@@ -1,34 +1,58 @@
-"""Points: earn on what customers pay, redeem for rewards, expire, and sit on the
-balance sheet as a liability until then.
+"""Points: earn on what customers pay, redeem for rewards, expire; in the accounts, a
+separate performance obligation (IFRS 15).
 
-Behaviour (each effect scaled by the customer's responsiveness: price
-sensitivity, damped for heavy buyers, mean 1 over the base):
+Who: members only (``sim.mechanics.enrolment`` decides who joins and when).
 
-* goal gradient: purchase intensity rises as the balance nears a reward,
-  intensity x (1 + goal_gradient * responsiveness * progress^shape). Kivetz,
-  Urminsky & Zheng (2006, JMR) found inter-purchase times about 20% shorter
-  between the first and the last stamp of a coffee card. Because heavy buyers,
-  who place most orders, respond less, the default 0.6 is the value at which the
-  order-weighted interval in scenarios/coffee_stamp_card.yaml shortens by about
-  20% from the first to the last stamp (tests/test_goal_gradient.py holds it).
+Behaviour. Every effect is sized by what the points are worth to the customer
+(``sim.mechanics.value``): the face value they get back per unit of their own
+spend (point value x points per currency, tier and subscription multipliers
+included, plus points per order over their usual basket), discounted for the
+time their own buying takes to reach a reward, weighted by their price
+sensitivity (damped for heavy buyers). Each default size is the effect at the
+reference value (a 10% reward received at once) and shrinks with the value:
+
+* goal gradient: purchase intensity x (1 + g progress^shape) / (1 + g / (shape + 1)),
+  g = goal_gradient x f(v), progress = balance / reward threshold: faster near a
+  reward and slower just after one, averaging 1 over a card (so it moves when
+  customers buy, and adds no lift by itself). Kivetz, Urminsky & Zheng (2006, JMR)
+  found inter-purchase times about 20% shorter from the first to the last stamp
+  of a ten-stamp coffee card (a free coffee, worth about 0.04 on this scale);
+  the default size reproduces that on scenarios/coffee_stamp_card.yaml
+  (tests/test_goal_gradient.py). That is acceleration within a card among
+  members, a mechanism, not a lift over no programme: at a "1%" retailer's
+  value the same form gives a small fraction of it.
 * head start: welcome points on joining (Nunes & Dreze 2006: endowed progress
   raised completion from 19% to 34%); it works through the goal gradient.
-* post-reward reset: right after a reward, purchasing dips and defection risk
-  peaks (Kivetz et al. 2006); sizes are seed assumptions, overridable.
-* rewarded behaviour: after a first reward the customer buys a little more for
-  good (Taylor & Neslin 2005; Dorotic et al. 2014); size a seed assumption.
-* basket: members buy a little more per order to earn faster (Taylor & Neslin
-  2005 found points pressure in spending); size a seed assumption.
-* switching cost: an unspent balance is something to lose, so dropout hazard
-  falls with it, x 1 / (1 + switching_cost * balance / threshold), the balance
-  counted up to two rewards. Direction from Bolton, Kannan & Bramlett (2000,
-  JAMS); size a seed assumption to calibrate against a pilot.
+* post-reward reset: right after a reward, intensity x (1 - post_reward_dip x f(v))
+  and dropout x (1 + post_reward_dropout x f(v)) for post_reward_days (Kivetz
+  et al. 2006: activity drops and defection risk peaks after a reward).
+* rewarded behaviour: after a first reward, intensity x (1 + rewarded_behaviour x f(v))
+  for good (Taylor & Neslin 2005; Dorotic et al. 2014).
+* basket: members' baskets x (1 + basket_gain x f(v)) (Taylor & Neslin 2005, points
+  pressure on spending).
+* switching cost: an unspent balance is something to lose, so the dropout hazard
+  x 1 / (1 + switching_cost x f(v) x held), held = balance in rewards' worth, up
+  to two (Bolton, Kannan & Bramlett 2000, direction; Gopalakrishnan et al. 2021:
+  most of a programme's value comes from lower attrition).
 
-Economics: a reward costs its face value when it is money off an order, or
-face x (1 - gross margin) when it is goods; the outstanding points are a
-liability valued at value x cost ratio x (1 - expected breakage) (IFRS 15
-B39-B43), expected breakage a third of points (Colloquy 2011). The change in
-that liability is booked monthly, so profit is on an accrual basis.
+The sizes are set so that the flagship "1%" programme with tiers lifts members'
+sales by a few percent (Leenheer et al. 2007; Zhang & Breugelmans 2012: ~4%;
+Nastasoiu et al. 2021: 1.7% of sales incentive-driven; about half of grocery
+programmes show no effect at all, Bombaij & Dekimpe 2020): each default and its
+range is in the schema below and in ``loyalsim validate --explain``.
+
+Economics (IFRS 15, B39-B43). A sale that earns points is two promises: the
+goods, and the points. The price paid is allocated between them by relative
+stand-alone selling price: the points' is their face value x (1 - expected
+breakage) (Colloquy 2011: about a third of points are never redeemed), so
+revenue paid x SSP / (paid + SSP) is deferred as a contract liability
+(``points.revenue_deferred``, negative revenue). When points are redeemed or
+expire, their share of the liability is recognised as revenue
+(``points.revenue_released``; weighted average over all points outstanding;
+points granted without a sale, such as welcome points, carry none). A reward
+itself costs its face value when it is money off an order, or face x (1 - gross
+margin) when it is goods (``points.rewards``). The cash view (profit without
+the two deferral lines) is reported beside it.
 """
 from __future__ import annotations
 
@@ -36,14 +60,14 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Int, Num, NonNeg, Pos, Prob, Section
+from sim.mechanics.value import perceived, response
+from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
 
 
 class Points(Mechanic):
     name = "points"
     SCHEMA = Section(optional=True, doc="points: earn, redeem, expire", fields={
         "enabled": Bool(True),
-        "enrolment": Prob(1.0, "share of customers who join (1: every identified customer earns)"),
         "earn_per_currency": NonNeg(1.0, "points per currency unit paid"),
         "earn_per_order": NonNeg(0.0, "points per order (a stamp card: 1)"),
         "welcome_points": NonNeg(0.0, "points granted on joining: a head start (Nunes & Dreze 2006)"),
@@ -67,17 +91,27 @@ class Points(Mechanic):
             "per_order": Num(None, lo=0.0, nullable=True, doc="most points one order earns"),
             "per_month": Num(None, lo=0.0, nullable=True, doc="most points a customer earns in a month"),
         }),
-        "expected_breakage": Prob(1 / 3, "share of points never redeemed, for valuing the liability (Colloquy 2011)"),
-        "behaviour": Section(fields={
-            "goal_gradient": NonNeg(0.6, "intensity gain at a full card for an average-responsive customer; gives ~20% shorter "
-                                          "order-weighted intervals first-to-last stamp (Kivetz, Urminsky & Zheng 2006), see module doc"),
-            "goal_gradient_shape": Pos(1.0, "curvature of the gradient in progress (1: linear)"),
-            "post_reward_dip": Prob(0.10, "intensity dip right after a reward (Kivetz et al. 2006 post-reward reset; size assumed)"),
-            "post_reward_dropout": NonNeg(0.25, "extra dropout hazard right after a reward (Kivetz et al. 2006; size assumed)"),
-            "post_reward_days": Int(21, lo=0, hi=365, doc="how long the post-reward reset lasts (assumption)"),
-            "rewarded_behaviour": NonNeg(0.03, "lasting intensity gain after a first reward (Taylor & Neslin 2005; size assumed)"),
-            "basket_gain": NonNeg(0.03, "members' baskets grow to earn faster (Taylor & Neslin 2005 points pressure; size a seed assumption)"),
-            "switching_cost": NonNeg(0.20, "dropout falls by 1/(1+k) per reward's worth of balance (Bolton et al. 2000 direction; size assumed)"),
+        "expected_breakage": Prob(1 / 3, "share of points never redeemed, for the points' stand-alone selling price "
+                                         "under IFRS 15 (Colloquy 2011: about a third)"),
+        "behaviour": Section(doc="sizes at the reference value (a 10% reward received at once); each scales with f(v)", fields={
+            "goal_gradient": Effect(0.8, 0.5, 1.2, source="Kivetz, Urminsky & Zheng 2006: ~20% shorter intervals from the "
+                                    "first to the last stamp of a coffee card; this size reproduces it on "
+                                    "scenarios/coffee_stamp_card.yaml; range: their estimate's uncertainty and card designs",
+                                    doc="intensity gain at a full card, x f(v)"),
+            "goal_gradient_shape": Pos(1.0, "curvature of the gradient in progress (1: linear, as Kivetz et al. fit)"),
+            "post_reward_dip": Effect(0.15, 0.0, 0.3, hi=1.0, source="Kivetz et al. 2006: post-reward resetting (size a seed "
+                                      "assumption)", doc="intensity dip right after a reward, x f(v)"),
+            "post_reward_dropout": Effect(0.25, 0.0, 0.5, source="Kivetz et al. 2006: defection risk peaks after a reward "
+                                          "(size a seed assumption)", doc="extra dropout hazard right after a reward, x f(v)"),
+            "post_reward_days": Int(21, lo=0, hi=365, doc="how long the post-reward reset lasts (seed assumption)"),
+            "rewarded_behaviour": Effect(0.06, 0.0, 0.12, source="Taylor & Neslin 2005: sales stay higher after the reward; "
+                                         "Dorotic et al. 2014", doc="lasting intensity gain after a first reward, x f(v)"),
+            "basket_gain": Effect(0.04, 0.0, 0.08, source="Taylor & Neslin 2005: points pressure raises spending; "
+                                  "Zhang & Breugelmans 2012: ~4% higher revenue", doc="members' basket growth, x f(v)"),
+            "switching_cost": Effect(0.6, 0.0, 1.2, source="Bolton, Kannan & Bramlett 2000 (direction); Gopalakrishnan et "
+                                     "al. 2021: most of a programme's value is lower attrition (size calibrated to a few "
+                                     "percent lift at a 1% programme)",
+                                     doc="dropout x 1/(1 + k f(v) held), held = balance in rewards' worth (up to 2)"),
         }),
     })
 
@@ -89,6 +123,7 @@ class Points(Mechanic):
     def __init__(self, config, model):
         super().__init__(config, model)
         cfg = config
+        self.enrolment = model.mechanic("enrolment")
         self.threshold = cfg.redemption.threshold
         self.value = cfg.point_value
         if cfg.reward_cost_ratio is not None:
@@ -99,7 +134,6 @@ class Points(Mechanic):
         self.expire_months = cfg.expiry.months_after_earning
         n_lots = (self.expire_months + 1) if self.expire_months else 1
         self.n_lots = n_lots
-        self.member = self.column("member", np.bool_, False)
         self.balance = self.column("balance", np.float64, 0.0)     # usable points
         self.pending = self.column("pending", np.float64, 0.0)     # earned, not yet usable
         self.month_earned = self.column("month_earned", np.float32, 0.0)
@@ -116,11 +150,13 @@ class Points(Mechanic):
         months = model.n_months
         self.monthly = {k: np.zeros(months) for k in (
             "points_issued", "points_redeemed", "points_expired", "points_outstanding", "rewards_redeemed",
-            "liability", "members")}
-        self._opening_liability = 0.0
+            "liability", "revenue_deferred", "revenue_released_redeemed", "revenue_released_expired", "members")}
+        # IFRS 15 contract liability: revenue deferred on points outstanding (a weighted-average pool)
+        self._liability = 0.0
+        self._outstanding = 0.0
+        self._ssp_per_point = self.value * (1.0 - cfg.expected_breakage)
         self._gg_sum = np.zeros(11)
         self._gg_n = np.zeros(11)
-        self._launched = False
 
     def grow(self, capacity):
         super().grow(capacity)
@@ -130,29 +166,44 @@ class Points(Mechanic):
             self.lots = new
 
     # ------------------------------------------------------------------ helpers
-    def _enrol(self, idx):
-        if self.config.enrolment >= 1.0:
-            joined = idx  # everyone joins: no draw needed (u < 1 always)
-        else:
-            u = self.model.streams["points.enrolment"].uniform(self.customers.uid[idx], 0)
-            joined = idx[u < self.config.enrolment]
-        self.member[joined] = True
-        if self.config.welcome_points and joined.size:
-            self._issue(joined, np.full(joined.size, self.config.welcome_points), self.model.day)
-        self._refresh(joined)
+    @property
+    def member(self):
+        return self.enrolment.member
 
     def _lot_slot(self, day):
         return self.calendar.month_of(day) % self.n_lots
 
-    def _issue(self, idx, pts, day):
-        """Credit earned points: usable now, or after the pending period."""
+    def _issue(self, idx, pts, day, paid=None):
+        """Credit points: usable now, or after the pending period. ``paid``: the sale that earned
+        them, whose price is partly deferred as a contract liability (IFRS 15)."""
         total = float(pts.sum())
-        self.monthly["points_issued"][max(self.ledger.month, 0)] += total
+        mo = max(self.ledger.month, 0)
+        self.monthly["points_issued"][mo] += total
+        if paid is not None and total:
+            ssp = pts * self._ssp_per_point
+            with np.errstate(invalid="ignore", divide="ignore"):
+                alloc = np.where(paid + ssp > 0, paid * ssp / (paid + ssp), 0.0)
+            deferred = float(alloc.sum())
+            self._liability += deferred
+            self.book("revenue_deferred", -deferred, "revenue")
+            self.monthly["revenue_deferred"][mo] += deferred
+        self._outstanding += total
         if self.config.pending_days:
             self.pending[idx] += pts
             self._releases.setdefault(day + self.config.pending_days, []).append((idx, pts))
         else:
             self._credit(idx, pts, day)
+
+    def _release(self, points, why):
+        """Points leave (redeemed or expired): their share of the contract liability becomes revenue."""
+        if points <= 0:
+            return
+        share = min(points / self._outstanding, 1.0) if self._outstanding > 0 else 1.0
+        amount = self._liability * share
+        self._liability -= amount
+        self._outstanding = max(self._outstanding - points, 0.0)
+        self.book("revenue_released", amount, "revenue")
+        self.monthly[f"revenue_released_{why}"][max(self.ledger.month, 0)] += amount
 
     def _credit(self, idx, pts, day):
         """Make points usable. ``idx`` holds distinct customers (one order batch, one release)."""
@@ -195,25 +246,57 @@ class Points(Mechanic):
     def progress(self, idx):
         return np.minimum((self.balance[idx] + self.pending[idx]) / self.threshold, 1.0)
 
+    def multiplier(self, idx):
+        """Points per currency multiplier: the tier's and a paid membership's, stacked."""
+        mult = np.ones(len(idx))
+        tiers = self.model.mechanic("tiers")
+        if tiers is not None:
+            mult = mult * tiers.earn_multiplier(idx)
+        subscription = self.model.mechanic("subscription")
+        if subscription is not None:
+            mult = mult * subscription.earn_multiplier(idx)
+        return mult
+
+    def reward_rate(self, idx, multiplier=None):
+        """(face value back per currency spent, days a customer's own buying takes to reach a reward)."""
+        c = self.customers
+        basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
+        mult = self.multiplier(idx) if multiplier is None else multiplier
+        per_order = self.config.earn_per_currency * mult * basket + self.config.earn_per_order
+        rate = per_order * self.value / basket
+        days = self.threshold / np.maximum(per_order * c.lam[idx], 1e-12)
+        return rate, days
+
+    def value_of(self, idx):
+        """f(v): the response the points' perceived value moves (sim.mechanics.value)."""
+        rate, days = self.reward_rate(idx)
+        v = perceived(rate, days, self.customers.responsiveness[idx], self.delay_half_days)
+        return response(v, self.value_half)
+
     def _refresh(self, idx):
         """Recompute this mechanic's behaviour factors from the customers' points state."""
         if idx.size == 0:
             return
         b = self.behave
-        resp = self.customers.responsiveness[idx]
+        f = self.value_of(idx)
         held = (self.balance[idx] + self.pending[idx]) / self.threshold  # rewards' worth held
         prog = np.minimum(held, 1.0)
-        inten = 1.0 + b.goal_gradient * resp * (prog if b.goal_gradient_shape == 1.0 else prog ** b.goal_gradient_shape)
+        # the gradient moves purchases across a card (faster near a reward, slower just after it),
+        # normalised to 1 on average over a card's progress: it reproduces Kivetz et al.'s
+        # acceleration without adding a lift they did not measure
+        g = b.goal_gradient * f
+        shape = b.goal_gradient_shape
+        inten = (1.0 + g * (prog if shape == 1.0 else prog ** shape)) / (1.0 + g / (shape + 1.0))
         if b.rewarded_behaviour:
-            inten *= 1.0 + b.rewarded_behaviour * resp * (self.rewards[idx] > 0)
-        drop = 1.0 / (1.0 + b.switching_cost * resp * np.minimum(held, 2.0))
+            inten *= 1.0 + b.rewarded_behaviour * f * (self.rewards[idx] > 0)
+        drop = 1.0 / (1.0 + b.switching_cost * f * np.minimum(held, 2.0))
         in_reset = self.reset_until[idx] > self.model.day
         if in_reset.any():
-            inten *= np.where(in_reset, 1.0 - b.post_reward_dip * np.minimum(resp, 1.0 / max(b.post_reward_dip, 1e-9)), 1.0)
-            drop *= np.where(in_reset, 1.0 + b.post_reward_dropout, 1.0)
-        basket = 1.0 + b.basket_gain * resp
-        if self.config.enrolment < 1.0:  # non-members are untouched
-            member = self.member[idx]
+            inten *= np.where(in_reset, 1.0 - np.minimum(b.post_reward_dip * f, 0.95), 1.0)
+            drop *= np.where(in_reset, 1.0 + b.post_reward_dropout * f, 1.0)
+        basket = 1.0 + b.basket_gain * f
+        member = self.member[idx]
+        if not member.all():  # non-members are untouched
             inten, drop, basket = np.where(member, inten, 1.0), np.where(member, drop, 1.0), np.where(member, basket, 1.0)
         self.intensity[idx] = np.maximum(inten, 0.0)
         self.dropout[idx] = drop
@@ -221,16 +304,12 @@ class Points(Mechanic):
         self.changed(idx)
 
     # ------------------------------------------------------------------ hooks
-    def on_arrivals(self, idx):
-        self._enrol(idx)
+    def on_joins(self, idx):
+        if self.config.welcome_points:
+            self._issue(idx, np.full(idx.size, float(self.config.welcome_points)), self.model.day)
+        self._refresh(idx)
 
     def start_day(self, day):
-        if not self._launched:
-            self._launched = True
-            c = self.customers
-            # customers who arrived today were enrolled in on_arrivals already (welcome points once)
-            base = np.flatnonzero(c.present[: c.n] & ~self.member[: c.n])
-            self._enrol(base)
         rel = self._releases.pop(day, None)
         if rel:
             for idx, pts in rel:
@@ -285,6 +364,7 @@ class Points(Mechanic):
         self._debit_fifo(r, pts)
         self.rewards[r] += blocks.astype(np.int32)
         self.book("rewards", float(face.sum()) * self.cost_ratio)
+        self._release(float(pts.sum()), "redeemed")
         mo = max(self.ledger.month, 0)
         self.monthly["points_redeemed"][mo] += float(pts.sum())
         self.monthly["rewards_redeemed"][mo] += float(blocks.sum())
@@ -300,14 +380,8 @@ class Points(Mechanic):
             return
         pos = np.flatnonzero(mem)
         r = idx[pos]
-        pts = orders.paid[pos] * self.config.earn_per_currency
-        tiers = self.model.mechanic("tiers")
-        if tiers is not None:
-            pts = pts * tiers.earn_multiplier(r)
-        subscription = self.model.mechanic("subscription")
-        if subscription is not None:  # a paid membership's points multiplier stacks on the tier's
-            pts = pts * subscription.earn_multiplier(r)
-        pts = pts + self.config.earn_per_order
+        paid = orders.paid[pos]
+        pts = paid * self.config.earn_per_currency * self.multiplier(r) + self.config.earn_per_order
         caps = self.config.caps
         if caps.per_order is not None:
             pts = np.minimum(pts, caps.per_order)
@@ -315,7 +389,9 @@ class Points(Mechanic):
             pts = np.clip(caps.per_month - self.month_earned[r], 0.0, pts)
         pts = np.floor(pts + 1e-9)  # whole points
         self.month_earned[r] += pts.astype(np.float32)
-        self._issue(r, pts, orders.day)
+        orders.points[pos] = pts
+        self._issue(r, pts, orders.day, paid=paid)
+        tiers = self.model.mechanic("tiers")
         if tiers is not None:
             tiers.points_earned(r, pts)
         self._refresh(r)
@@ -347,14 +423,13 @@ class Points(Mechanic):
                 lot[hit] = 0.0
                 self._refresh(hit)
         self.monthly["points_expired"][mo] += expired
+        self._release(expired, "expired")
         self.month_earned[:n] = 0.0
         outstanding = float(self.balance[:n].sum() + self.pending[:n].sum())
-        liability = outstanding * self.value * self.cost_ratio * (1.0 - self.config.expected_breakage)
+        self._outstanding = outstanding  # whole points: the running count, re-read exactly
         self.monthly["points_outstanding"][mo] = outstanding
-        self.monthly["liability"][mo] = liability
+        self.monthly["liability"][mo] = self._liability
         self.monthly["members"][mo] = int(self.member[:n].sum())
-        self.book("points_liability_change", liability - self._opening_liability)
-        self._opening_liability = liability
 
     # ------------------------------------------------------------------ results
     def series(self):
@@ -372,6 +447,8 @@ class Points(Mechanic):
             "points_expired": expired,
             "points_outstanding_end": float(m["points_outstanding"][-1]),
             "liability_end": float(m["liability"][-1]),
+            "revenue_deferred": float(m["revenue_deferred"].sum()),
+            "revenue_released": float(m["revenue_released_redeemed"].sum() + m["revenue_released_expired"].sum()),
             "breakage_realised": expired / issued if issued else 0.0,
             "redemption_rate": redeemed / issued if issued else 0.0,
             "goal_gradient_interval_by_progress": gg.tolist(),

@@ -2,13 +2,17 @@
 discount on the first order; the referral tree is kept.
 
 Who refers. At each order a customer may bring a friend who joins (a
-successful referral) with probability ``rate_per_order`` x advocacy weight
-(the customer's advocacy trait over the base's mean) x exp(satisfaction_effect
-x satisfaction) (promoters refer and detractors do not, Reichheld 2003;
-satisfaction is written by the service desk, neutral 0 without it) x
-(1 + bonus_effect x x / (1 + x)), x = the incentives on offer (bonus + friend
-discount) over the average check, weighted by price sensitivity (rewards raise
-referral likelihood, Ryu & Feick 2007; saturating, size a seed assumption).
+successful referral) the programme caused, with probability ``rate_per_order``
+x advocacy weight (the customer's advocacy trait over the base's mean) x
+exp(satisfaction_effect x satisfaction) (promoters refer and detractors do
+not, Reichheld 2003; satisfaction is written by the service desk, neutral 0
+without it) x f(v), v = the incentives on offer (bonus + friend discount) over
+the average check, weighted by price sensitivity: the value form every effect
+follows (sim.mechanics.value; rewards raise referral likelihood, Ryu & Feick
+2007). A programme whose incentives are worth nothing brings no referrals:
+word of mouth without one is already in the base's own acquisition, in both
+arms. ``rate_per_order`` is the rate at incentives worth 10% of an order, x
+the scenario's ``response.referrals`` strength.
 
 Who arrives. The friend is a new customer the next day, with a uid that is a
 hash of the referrer's uid and referral count (top bit set: never an organic
@@ -47,7 +51,8 @@ import numpy as np
 from sim.customers import TRAIT_NAMES
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Int, NonNeg, Pos, Prob, Section
+from sim.mechanics.value import response
+from sim.schema import Bool, Effect, Int, NonNeg, Pos, Prob, Section
 
 TOP_BIT = np.uint64(1 << 63)  # referred customers' uids: disjoint from organic uids (< 2^63)
 BLENDED = ("lam", "spend_rate") + TRAIT_NAMES  # dropout hazards are the friend's own (see _refer)
@@ -59,15 +64,24 @@ class Referrals(Mechanic):
         "enabled": Bool(True),
         "referrer_bonus": NonNeg(50.0, "paid to the referrer when the friend places a first order, currency"),
         "friend_discount": NonNeg(50.0, "money off the friend's first order, currency"),
-        "rate_per_order": Prob(0.02, "chance an order brings a friend, for average advocacy, neutral satisfaction and no incentive (seed assumption)"),
+        "rate_per_order": Effect(0.02, 0.005, 0.04, hi=1.0, source="seed assumption (no published dose-response of referral "
+                                 "incentives; Ryu & Feick 2007: rewards raise referral likelihood)",
+                                 doc="chance an order brings a friend, for average advocacy, neutral satisfaction and "
+                                     "incentives worth 10% of an order"),
         "max_per_customer": Int(None, lo=1, hi=100000, nullable=True, doc="most referrals one customer can make (a cap on bonuses)"),
-        "abuse_rate": Prob(0.03, "share of referrals that are self-referrals: paid, but a fake customer who never buys again (seed assumption)"),
+        "abuse_rate": Effect(0.03, 0.0, 0.1, hi=1.0, source="seed assumption (Schmitt et al. 2011 note opportunistic referrers)",
+                             doc="share of referrals that are self-referrals: paid, but a fake customer who never buys again"),
         "behaviour": Section(fields={
-            "bonus_effect": NonNeg(1.0, "referral rate x (1 + e x/(1+x)), x = incentives / average check x price-sensitivity weight (Ryu & Feick 2007 direction; size a seed assumption)"),
-            "satisfaction_effect": NonNeg(1.0, "referral rate x exp(k x satisfaction): promoters refer, detractors do not (Reichheld 2003 direction; size a seed assumption)"),
-            "similarity": Prob(0.5, "friend's traits blended this far toward the referrer's (homophily, Van den Bulte et al. 2018; seed assumption)"),
-            "retention_edge": Prob(0.18, "dropout hazard x (1 - edge) while the referrer stays (Schmitt et al. 2011: referred customers 18% less likely to leave; Van den Bulte et al. 2018: only while the referrer stays)"),
-            "margin_edge": NonNeg(0.25, "basket x (1 + edge), fading (Schmitt et al. 2011: margins about 25% higher at first, eroding)"),
+            "satisfaction_effect": Effect(1.0, 0.0, 2.0, source="Reichheld 2003 direction (size a seed assumption)",
+                                          doc="referral rate x exp(k x satisfaction): promoters refer, detractors do not"),
+            "similarity": Effect(0.5, 0.2, 0.8, hi=1.0, source="Van den Bulte et al. 2018: referrer and referral share "
+                                 "unobservables (homophily; size a seed assumption)",
+                                 doc="friend's traits blended this far toward the referrer's"),
+            "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, source="Schmitt, Skiera & Van den Bulte 2011: referred "
+                                     "customers 18% less likely to leave; Van den Bulte et al. 2018: only while the referrer stays",
+                                     doc="dropout hazard x (1 - edge) while the referrer stays"),
+            "margin_edge": Effect(0.25, 0.1, 0.35, source="Schmitt et al. 2011: margins about 25% higher at first, eroding",
+                                  doc="basket x (1 + edge), fading"),
             "margin_fade_days": Pos(365.0, "e-folding time of the margin edge, days (seed assumption: Schmitt et al. see it erode over their 33 months)"),
         }),
     })
@@ -93,6 +107,7 @@ class Referrals(Mechanic):
         self._adv_mean = float(c.advocacy[launch].mean()) or 1.0
         self._ps_mean = float(c.resp_ps) or 1.0
         self.average_check = float(c.mean_order_value(launch).mean()) if launch.size else 1.0
+        self.strength = model.scenario.cfg.response.referrals  # the scenario's response strength for referrals
         self.n_launch = model.scenario.cfg.customers.initial  # organic uids below this are the launch base
         months = model.n_months
         self.monthly = {k: np.zeros(months) for k in (
@@ -102,14 +117,12 @@ class Referrals(Mechanic):
     def _propensity(self, idx):
         c = self.customers
         b = self.b
-        p = self.config.rate_per_order * c.advocacy[idx] / self._adv_mean
+        p = self.config.rate_per_order * self.strength * c.advocacy[idx] / self._adv_mean
         if b.satisfaction_effect:
             p = p * np.exp(b.satisfaction_effect * c.satisfaction[idx])
         incentive = self.config.referrer_bonus + self.config.friend_discount
-        if b.bonus_effect and incentive:
-            x = incentive / self.average_check * c.price_sensitivity[idx] / self._ps_mean
-            p = p * (1.0 + b.bonus_effect * x / (1.0 + x))
-        return np.minimum(p, 1.0)
+        v = incentive / self.average_check * c.price_sensitivity[idx] / self._ps_mean
+        return np.minimum(p * response(v, self.value_half), 1.0)
 
     def _refer(self, r, day):
         """Customers r each bring one friend, who arrives tomorrow."""

@@ -20,20 +20,24 @@ Monthly plans spread the annual anchors over twelve renewals (p^(1/12), a
 seed assumption). A customer who stopped buying still decides (forgotten
 subscriptions happen), but with little realised value rarely renews twice.
 
-Behaviour while a member (trial or paid):
-* purchase intensity x (1 + membership_lift) x (1 + savings_lift x
-  responsiveness): Iyengar, Park & Yu (2022, JMR) found a large, persistent
-  purchase lift, one third from the economic benefits and two thirds from
-  membership itself (sunk cost), hence the 0.20 / 0.10 split; the total is a
-  seed assumption to calibrate (sanity range: Prime members shop about 25 vs
-  14 times a year, CIRP, which includes self-selection);
+Behaviour while a member (trial or paid), each effect sized by what the
+membership gives the customer (``sim.mechanics.value``): the delivery fee saved
+over their usual basket, the discount, the extra points, and early access
+(over their spend in a term, weighted by status seeking), so a membership that
+gives nothing moves nothing; each size below is at the reference value (10%):
+* purchase intensity x (1 + membership_lift x f(v)) x (1 + savings_lift x f(v)):
+  Iyengar, Park & Yu (2022, JMR) found a large, persistent purchase lift, one
+  third from the economic benefits and two thirds from membership itself (sunk
+  cost), hence the 0.20 / 0.10 split; the total is a seed assumption to
+  calibrate (sanity range: Prime members shop about 25 vs 14 times a year,
+  CIRP, which includes self-selection);
 * order splitting under free delivery: orders x (1 + order_splitting), each
   basket / (1 + order_splitting), so spend is unchanged by splitting alone
   (Guo & Liu 2023, J. Marketing: at enrolment members break large orders into
   smaller ones and spend does not rise at first; Sun et al. 2026 measure a
   smaller average order value for members);
-* dropout x (1 - churn_reduction): membership reduces churn (Guo & Liu 2023;
-  size a seed assumption).
+* dropout x (1 - churn_reduction x f(v)): membership reduces churn (Guo & Liu
+  2023; size a seed assumption).
 
 Economics: fees are income when charged (cash basis, a year's fee at once for
 annual plans); free delivery costs ``delivery_cost`` per member order (default
@@ -49,7 +53,8 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Int, Num, NonNeg, Pos, Prob, Section
+from sim.mechanics.value import perceived, response
+from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
 
 TERM_DAYS = {"month": 30, "year": 365}
 CLASSES = ("trial", "first_year", "later_years")
@@ -80,22 +85,34 @@ class Subscription(Mechanic):
             "perk_cost_per_month": NonNeg(0.0, "cost of other perks (early access, events) per member per month"),
         }),
         "join": Section(fields={
-            "awareness_per_month": Prob(0.25, "share of non-members who consider the offer in a month, at checkout (seed assumption)"),
-            "noise": NonNeg(0.6, "sd of the log perceived value: idiosyncratic taste (seed assumption)"),
-            "trial_hurdle": Pos(0.5, "with a free trial, the perceived value must beat this share of the fee (seed assumption)"),
+            "awareness_per_month": Effect(0.25, 0.1, 0.5, hi=1.0, source="seed assumption",
+                                          doc="share of non-members who consider the offer in a month, at checkout"),
+            "noise": Effect(0.6, 0.3, 1.0, hi=10.0, source="seed assumption",
+                            doc="sd of the log perceived value: idiosyncratic taste"),
+            "trial_hurdle": Effect(0.5, 0.3, 1.0, lo=0.01, hi=10.0, source="seed assumption",
+                                   doc="with a free trial, the perceived value must beat this share of the fee"),
             "rejoin_after_days": Int(180, lo=0, hi=3650, doc="a lapsed member considers again only after this many days (seed assumption)"),
         }),
         "renewal": Section(fields={
-            "after_trial": Prob(0.73, "share of free-trial members who convert to paid (CIRP 2016, Amazon Prime)"),
-            "after_first_year": Prob(0.91, "share renewing after the first paid year (CIRP 2016)"),
-            "after_later_years": Prob(0.96, "share renewing after two or more paid years (CIRP 2016)"),
-            "value_sensitivity": NonNeg(0.5, "log-odds of renewal per unit of log realised value above the typical member (seed assumption)"),
+            "after_trial": Effect(0.73, 0.6, 0.85, hi=1.0, source="CIRP 2016 (Amazon Prime): 73% of free trials convert; "
+                                  "range: other retailers' paid programmes", doc="share of free-trial members who convert to paid"),
+            "after_first_year": Effect(0.91, 0.8, 0.95, hi=1.0, source="CIRP 2016: 91% renew after the first paid year",
+                                       doc="share renewing after the first paid year"),
+            "after_later_years": Effect(0.96, 0.9, 0.98, hi=1.0, source="CIRP 2016: 96% after two or more years",
+                                        doc="share renewing after two or more paid years"),
+            "value_sensitivity": Effect(0.5, 0.0, 1.0, hi=10.0, source="seed assumption",
+                                        doc="log-odds of renewal per unit of log realised value above the typical member"),
         }),
-        "behaviour": Section(fields={
-            "membership_lift": NonNeg(0.20, "intensity gain from membership itself: two thirds of the lift (Iyengar, Park & Yu 2022; total a seed assumption)"),
-            "savings_lift": NonNeg(0.10, "intensity gain from the savings x responsiveness: one third (Iyengar, Park & Yu 2022)"),
-            "order_splitting": NonNeg(0.10, "with free delivery, orders x (1+s) and baskets / (1+s) (Guo & Liu 2023; size a seed assumption)"),
-            "churn_reduction": Prob(0.30, "dropout hazard x (1 - this) while a member (Guo & Liu 2023 direction; size a seed assumption)"),
+        "behaviour": Section(doc="sizes at the reference value (a 10% benefit received at once); each scales with f(v)", fields={
+            "membership_lift": Effect(0.20, 0.05, 0.4, source="Iyengar, Park & Yu 2022: two thirds of a paid membership's "
+                                      "lift comes from membership itself (total a seed assumption)",
+                                      doc="intensity gain from membership itself, x f(v)"),
+            "savings_lift": Effect(0.10, 0.0, 0.2, source="Iyengar, Park & Yu 2022: one third of the lift is the economic "
+                                   "benefit", doc="intensity gain from the savings, x f(v)"),
+            "order_splitting": Effect(0.10, 0.0, 0.2, source="Guo & Liu 2023: members split orders under free delivery "
+                                      "(size a seed assumption)", doc="with free delivery, orders x (1+s), baskets / (1+s)"),
+            "churn_reduction": Effect(0.30, 0.1, 0.5, hi=1.0, source="Guo & Liu 2023 direction; CIRP renewal rates "
+                                      "(size a seed assumption)", doc="dropout hazard x (1 - this x f(v)) while a member"),
         }),
     })
 
@@ -166,19 +183,39 @@ class Subscription(Mechanic):
         return (self.state[idx] != NONE) & bool(self.b.free_delivery)
 
     # ------------------------------------------------------------------ behaviour
+    def value_of(self, idx):
+        """f(v) of the membership for these customers: its benefits over their own spend."""
+        c = self.customers
+        w = c.responsiveness[idx].astype(np.float64)
+        basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
+        v = w * (self.delivery_fee / basket + self.b.discount)
+        points = self.model.mechanic("points")
+        if points is not None and self.b.earn_multiplier != 1.0:
+            plain = perceived(*points.reward_rate(idx, multiplier=np.ones(idx.size)), w, self.delay_half_days)
+            more = perceived(*points.reward_rate(idx, multiplier=np.full(idx.size, self.b.earn_multiplier)), w,
+                             self.delay_half_days)
+            v = v + more - plain
+        if self.b.early_access_value:
+            spend_per_term = np.maximum(c.lam[idx] * basket * self.term_days, 1e-9)
+            v = v + self._weights(idx)[1] * self.b.early_access_value / spend_per_term
+        return response(v, self.value_half)
+
     def _refresh(self, idx):
         if idx.size == 0:
             return
         beh = self.beh
         member = self.state[idx] != NONE
-        resp = self.customers.responsiveness[idx]
-        saves = self.b.free_delivery or self.b.discount > 0
+        f = self.value_of(idx)
         split = beh.order_splitting if self.b.free_delivery else 0.0
-        inten = (1.0 + beh.membership_lift) * (1.0 + beh.savings_lift * resp * saves) * (1.0 + split)
+        inten = (1.0 + beh.membership_lift * f) * (1.0 + beh.savings_lift * f) * (1.0 + split)
         self.intensity[idx] = np.where(member, inten, 1.0)
         self.basket[idx] = np.where(member, 1.0 / (1.0 + split), 1.0)
-        self.dropout[idx] = np.where(member, 1.0 - beh.churn_reduction, 1.0)
+        self.dropout[idx] = np.where(member, np.maximum(1.0 - beh.churn_reduction * f, 0.05), 1.0)
         self.changed(idx)
+
+    def ever_joined(self):
+        """Who has been a member (trial or paid) at some point."""
+        return self.trialled | (self.paid_terms > 0)
 
     def _weights(self, idx):
         c = self.customers

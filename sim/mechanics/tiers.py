@@ -1,23 +1,39 @@
 """Tiers: status levels earned over a qualification window, with benefits that cost money.
 
-Behaviour (weights: each customer's status seeking over the base's mean, so
-the documented size holds for the average customer):
+Who: members only (``sim.mechanics.enrolment``); non-members stay outside the
+ladder and get none of its benefits.
 
-* status: a tier's status value raises purchase intensity and lowers dropout
-  (Kopalle et al. 2012 found tier rewards lift purchasing; sizes are seed
-  assumptions to calibrate). A bigger top tier dilutes status (Dreze & Nunes
-  2009): a tier's status is scaled by 1 - dilution x share of active customers
-  at or above it.
-* requalification push: near an evaluation, customers close to keeping or
-  reaching a tier buy more (Kopalle et al. 2012 "points pressure" for tiers).
-* demotion: demoted customers end up less loyal than never-promoted ones
-  (Wagner, Hennig-Thurau & Rudolph 2009, J. Marketing), so the penalty is set
-  larger than the top status gain: for a year after a demotion, intensity
-  x (1 - demotion_intensity) and dropout x (1 + demotion_dropout).
+What a tier is worth to a customer (``sim.mechanics.value``): its money
+benefits as a share of their own spend (the tier discount, the delivery fee
+given up over their usual basket, the extra points its earn multiplier brings,
+at the points' delayed value), weighted by their price sensitivity, plus its
+status: status_value x status_worth, weighted by their status seeking over the
+base's mean and diluted by how many share it. Every effect scales with f(v) of
+that worth, so a tier that gives nothing moves nothing:
+
+* status: intensity x (1 + status_intensity x f(v)), basket x (1 + status_basket x f(v)),
+  dropout x (1 - status_retention x f(v)) (Kopalle et al. 2012: the tier component
+  of a hotel programme generated incremental sales; sizes are seed assumptions
+  with ranges). A bigger top tier dilutes status (Dreze & Nunes 2009): a tier's
+  status is scaled by 1 - dilution x the share of active members at or above it.
+* requalification push: a member about to lose their tier, or close to the next
+  one, buys more: intensity x (1 + requalify_push x f(value at stake)), the value
+  at stake being the tier's worth over the one below (or the next one's over
+  this one) (Kopalle et al. 2012: points pressure for tiers). Close means within
+  push_gap of the threshold. When: calendar windows, in the last push_days of the
+  year; rolling windows, when the customer's own qualifying value will fall below
+  their tier's threshold within push_days as old months leave the window (their
+  own next drop, projected without new orders); closeness to the next tier acts
+  at any time (an upgrade is immediate).
+* demotion: demoted customers end up less loyal than never-promoted ones (Wagner,
+  Hennig-Thurau & Rudolph 2009, J. Marketing): for demotion_memory_days after a
+  demotion the worth lost weighs loss_aversion times as much as the same worth
+  gained (Tversky & Kahneman 1992: about 2.25), intensity x (1 - loss_aversion x
+  status_intensity x f(lost)) and dropout x (1 + loss_aversion x status_retention x f(lost)).
 
 Economics: every benefit is booked: tier discounts as money off orders, free
-delivery as the fee given up, perks per member-month, and the earn
-multiplier through the points it issues (in the points mechanic's lines).
+delivery as the fee given up, perks per member-month, and the earn multiplier
+through the points it issues (in the points mechanic's lines).
 """
 from __future__ import annotations
 
@@ -25,17 +41,20 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Int, ListOf, NonNeg, Num, Prob, Section, Str
+from sim.mechanics.value import perceived, response
+from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Prob, Section, Str
 
 LEVEL = Section(doc="a tier", fields={
     "name": Str(doc="tier name"),
     "threshold": NonNeg(doc="qualification value needed over the window (spend, orders or points)"),
-    "earn_multiplier": Num(1.0, lo=0.0, doc="points earned x this (needs points)"),
+    "earn_multiplier": Num(1.0, lo=0.0, hi=100.0, doc="points earned x this (needs points)"),
     "discount": Prob(0.0, "share off every order"),
     "free_delivery": Bool(False),
     "perk_cost_per_month": NonNeg(0.0, "cost of other perks per member per month"),
-    "status_value": NonNeg(0.0, "perceived status, 0 (none) to 1 (top tier of a typical programme)"),
+    "status_value": Num(0.0, lo=0.0, hi=1.0, doc="perceived status, 0 (none) to 1 (the top tier of a typical programme)"),
 })
+
+NEVER = -(2**30)
 
 
 class Tiers(Mechanic):
@@ -50,17 +69,29 @@ class Tiers(Mechanic):
         "downgrade": Choice(("none", "one_step", "reevaluate"), "one_step",
                             "none: tiers are kept; one_step: down one level; reevaluate: to the level qualified for"),
         "grace_months": Int(0, lo=0, hi=24, doc="months below the threshold before a downgrade"),
-        "behaviour": Section(fields={
-            "status_intensity": NonNeg(0.10, "intensity gain at status value 1 (seed assumption; Kopalle et al. 2012 direction)"),
-            "status_basket": NonNeg(0.05, "basket growth at status value 1 (seed assumption; Kopalle et al. 2012 direction)"),
-            "status_retention": Prob(0.15, "dropout reduction at status value 1 (seed assumption)"),
-            "dilution": Prob(0.5, "status lost per share of customers at or above a tier (Dreze & Nunes 2009 direction)"),
-            "requalify_push": NonNeg(0.15, "intensity gain when close to keeping or reaching a tier before evaluation (assumption)"),
-            "push_days": Int(60, lo=0, hi=365, doc="days before an evaluation when the push acts"),
-            "push_gap": Prob(0.3, "close = within this share of the threshold"),
-            "demotion_intensity": Prob(0.15, "intensity loss after demotion, larger than the status gain (Wagner et al. 2009)"),
-            "demotion_dropout": NonNeg(0.30, "extra dropout after demotion, larger than the status protection (Wagner et al. 2009)"),
-            "demotion_memory_days": Int(365, lo=0, hi=3650, doc="how long a demotion weighs"),
+        "behaviour": Section(doc="sizes at the reference value (a 10% benefit received at once); each scales with f(v)", fields={
+            "status_intensity": Effect(0.10, 0.0, 0.2, source="Kopalle et al. 2012: tier benefits lift purchasing (size a "
+                                       "seed assumption)", doc="intensity gain from a tier's worth, x f(v)"),
+            "status_basket": Effect(0.05, 0.0, 0.1, source="Kopalle et al. 2012 direction (size a seed assumption)",
+                                    doc="basket growth from a tier's worth, x f(v)"),
+            "status_retention": Effect(0.15, 0.0, 0.3, hi=1.0, source="Kopalle et al. 2012; Gopalakrishnan et al. 2021: "
+                                       "programmes work mostly through attrition (size a seed assumption)",
+                                       doc="dropout reduction from a tier's worth, x f(v)"),
+            "status_worth": Effect(0.02, 0.0, 0.05, source="seed assumption: full status (value 1) is worth about 2% of "
+                                   "spend to an average status seeker; Dreze & Nunes 2009: status is valued beyond money",
+                                   doc="what status value 1 is worth, as a share of the customer's spend"),
+            "dilution": Effect(0.5, 0.0, 1.0, hi=1.0, source="Dreze & Nunes 2009: a bigger top tier dilutes status (size a "
+                               "seed assumption)", doc="status lost per share of active members at or above a tier"),
+            "requalify_push": Effect(0.15, 0.0, 0.3, source="Kopalle et al. 2012: points pressure before tier "
+                                     "qualification (size a seed assumption)",
+                                     doc="intensity gain when close to keeping or reaching a tier, x f(value at stake)"),
+            "push_days": Int(60, lo=0, hi=365, doc="days before a customer's own evaluation when the push acts (seed)"),
+            "push_gap": Prob(0.3, "close = within this share of the threshold (seed)"),
+            "loss_aversion": Effect(2.25, 1.5, 2.5, lo=1.0, hi=10.0,
+                                    source="Tversky & Kahneman 1992: losses weigh about 2.25 times equal gains; Wagner, "
+                                           "Hennig-Thurau & Rudolph 2009: demoted customers end up less loyal than "
+                                           "never-promoted ones", doc="weight of the worth lost at a demotion"),
+            "demotion_memory_days": Int(365, lo=0, hi=3650, doc="how long a demotion weighs (seed)"),
         }),
     })
 
@@ -81,6 +112,7 @@ class Tiers(Mechanic):
         super().__init__(config, model)
         cfg = config
         lv = cfg.levels
+        self.enrolment = model.mechanic("enrolment")
         self.thresholds = np.array([x.threshold for x in lv])
         self.multiplier = np.array([x.earn_multiplier for x in lv], dtype=np.float64)
         self.discount = np.array([x.discount for x in lv])
@@ -91,7 +123,8 @@ class Tiers(Mechanic):
         self.b = cfg.behaviour
         self.tier = self.column("tier", np.int8, 0)
         self.months_below = self.column("months_below", np.int16, 0)
-        self.demoted_day = self.column("demoted_day", np.int32, -(2**30))
+        self.demoted_day = self.column("demoted_day", np.int32, NEVER)
+        self.lost_worth = self.column("lost_worth", np.float32, 0.0)  # the worth a demotion took away
         self.ever_promoted = self.column("ever_promoted", np.bool_, False)
         self.pushed = self.column("pushed", np.bool_, False)  # the requalification push is on for them
         self.qual = self.column("qual", np.float64, 0.0)  # value in the current window
@@ -103,10 +136,11 @@ class Tiers(Mechanic):
             self.ring = np.zeros((cfg.window_months, self.customers.capacity), dtype=np.float32)
         self.dilution_factor = np.ones(self.n_levels)
         self._status_seek_mean = float(self.customers.status_seeking[: self.customers.n].mean() or 1.0)
+        self._money = self.discount.any() or self.free_delivery.any() or (self.multiplier != 1.0).any()
         months = model.n_months
         self.monthly = {f"tier_{x.name}": np.zeros(months) for x in lv}
         self.monthly.update(upgrades=np.zeros(months), downgrades=np.zeros(months))
-        self._push_active = False
+        self._push_active = False  # calendar windows: the last push_days of the year
         self._started = False
 
     def grow(self, capacity):
@@ -121,7 +155,7 @@ class Tiers(Mechanic):
         return self.multiplier[self.tier[idx]]
 
     def grants_free_delivery(self, idx):
-        return self.free_delivery[self.tier[idx]]
+        return self.free_delivery[self.tier[idx]] & self.enrolment.member[idx]
 
     def points_earned(self, idx, pts):
         if self.config.qualify_on == "points":
@@ -136,76 +170,151 @@ class Tiers(Mechanic):
     def qualified_level(self, idx):
         return (np.searchsorted(self.thresholds, self.qual[idx] + 1e-9, side="right") - 1).astype(np.int8)
 
+    # ------------------------------------------------------------------ what tiers are worth
+    def worth(self, idx):
+        """Perceived worth of every level to these customers: an array (customers x levels)."""
+        c = self.customers
+        out = np.zeros((idx.size, self.n_levels))
+        if self._money:
+            w = c.responsiveness[idx].astype(np.float64)
+            basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
+            fee = self.economics.delivery_fee
+            out += w[:, None] * (self.discount[None, :] + self.free_delivery[None, :] * (fee / basket)[:, None])
+            points = self.model.mechanic("points")
+            if points is not None and (self.multiplier != 1.0).any():
+                # the extra points a level earns, at the points' own (delayed) value
+                at = []
+                for m in self.multiplier:
+                    rate, days = points.reward_rate(idx, multiplier=np.full(idx.size, m))
+                    at.append(perceived(rate, days, w, self.delay_half_days))
+                at = np.stack(at, axis=1)
+                out += at - at[:, :1]
+        if self.status.any():
+            s = c.status_seeking[idx].astype(np.float64) / self._status_seek_mean
+            out += s[:, None] * (self.status * self.dilution_factor)[None, :] * self.b.status_worth
+        return out
+
     # ------------------------------------------------------------------ behaviour
-    def _refresh(self, idx, close=None):
+    def _refresh(self, idx, stake=None):
+        """Factors from the customers' tier, demotion and push; ``stake``: worth at stake for pushed
+        customers (computed at month ends; None keeps last month's push)."""
         if idx.size == 0:
             return
         b = self.b
-        t = self.tier[idx]
-        w = self.customers.status_seeking[idx] / self._status_seek_mean
-        status = (self.status * self.dilution_factor)[t] * w
-        inten = 1.0 + b.status_intensity * status
-        drop = np.maximum(1.0 - b.status_retention * status, 0.05)
+        h = self.value_half
+        t = self.tier[idx].astype(np.int64)
+        worth = self.worth(idx)
+        f = response(worth[np.arange(idx.size), t], h)
+        inten = 1.0 + b.status_intensity * f
+        drop = np.maximum(1.0 - b.status_retention * f, 0.05)
+        basket = 1.0 + b.status_basket * f
         demoted = self.demoted_day[idx] > self.model.day - b.demotion_memory_days
-        inten = np.where(demoted, inten * (1.0 - b.demotion_intensity), inten)
-        drop = np.where(demoted, drop * (1.0 + b.demotion_dropout), drop)
-        if self._push_active and b.requalify_push:
-            close = self._close_to_threshold(idx) if close is None else close.astype(np.float64)
-            inten *= 1.0 + b.requalify_push * w * close
-            self.pushed[idx] = close > 0
-        else:
-            self.pushed[idx] = False
+        if demoted.any():
+            lost = response(self.lost_worth[idx].astype(np.float64), h)
+            inten = np.where(demoted, inten * np.maximum(1.0 - b.loss_aversion * b.status_intensity * lost, 0.0), inten)
+            drop = np.where(demoted, drop * (1.0 + b.loss_aversion * b.status_retention * lost), drop)
+        if stake is None:
+            stake = np.where(self.pushed[idx], self._stake_worth(idx, worth), 0.0)
+        if b.requalify_push:
+            inten *= 1.0 + b.requalify_push * response(stake, h)
+        self.pushed[idx] = stake > 0
+        member = self.enrolment.member[idx]
+        if not member.all():
+            inten, drop, basket = np.where(member, inten, 1.0), np.where(member, drop, 1.0), np.where(member, basket, 1.0)
         self.intensity[idx] = inten
         self.dropout[idx] = drop
-        self.basket[idx] = 1.0 + b.status_basket * status
+        self.basket[idx] = basket
         self.changed(idx)
 
-    def _close_to_threshold(self, idx):
-        """Close to keeping the current tier or to reaching the next one."""
+    def _stake_worth(self, idx, worth):
+        """The worth at stake for a customer close to a threshold: keeping this tier, or reaching the next."""
+        t = self.tier[idx].astype(np.int64)
+        rows = np.arange(idx.size)
+        keep = worth[rows, t] - worth[rows, np.maximum(t - 1, 0)]
+        reach = worth[rows, np.minimum(t + 1, self.n_levels - 1)] - worth[rows, t]
         q = self.qual[idx]
-        t = self.tier[idx].astype(int)
+        return np.where(q < self.thresholds[t], keep, reach).clip(0.0)
+
+    def _close(self, idx, day, month_end=True):
+        """Who the push acts on now: close to keeping their tier before their own next evaluation,
+        or close to the next tier. Returns a bool array. Keeping a rolling-window tier is
+        judged at month ends (after the window moves); mid-month only the next tier counts."""
+        q = self.qual[idx]
+        t = self.tier[idx].astype(np.int64)
         keep = self.thresholds[t]
         nxt = self.thresholds[np.minimum(t + 1, self.n_levels - 1)]
         gap = self.b.push_gap
-        at_risk = (t > 0) & (q < keep) & (q >= keep * (1 - gap))
         reach = (t < self.n_levels - 1) & (q < nxt) & (q >= nxt * (1 - gap))
-        return (at_risk | reach).astype(np.float64)
-
-    def _days_to_evaluation(self, day):
         if self.config.window == "calendar":
-            return self.calendar.days_until_year_end(day)
-        d = self.calendar.date(day)
-        import calendar as _cal
-        return _cal.monthrange(d.year, d.month)[1] - d.day
+            if not self._push_active:
+                return np.zeros(idx.size, dtype=bool)
+            at_risk = (t > 0) & (q < keep) & (q >= keep * (1 - gap))
+            return at_risk | reach
+        if not month_end:
+            return reach
+        return self._keep_at_risk_rolling(idx, t, q, keep, day) | reach
+
+    def _keep_at_risk_rolling(self, idx, t, q, keep, day):
+        """Rolling window, at a month end after the window moved: the customer's qualifying value,
+        without new orders, at each of their next evaluations within push_days, as old months leave."""
+        gap = self.b.push_gap
+        month = self.calendar.month_of(day)
+        width = self.ring.shape[0]
+        at_risk = np.zeros(idx.size, dtype=bool)
+        projected = q.copy()
+        for j in range(1, width + 1):
+            if self.calendar.days_until_month_end(day, j) > self.b.push_days:
+                break
+            if j >= 2:  # the oldest month still in the window leaves before the j-th evaluation
+                projected = projected - self.ring[(month + j) % width, idx]
+            at_risk |= (t > 0) & (projected < keep) & (projected >= keep * (1 - gap))
+        return at_risk
+
+    def _days_to_year_end(self, day):
+        return self.calendar.days_until_year_end(day)
 
     # ------------------------------------------------------------------ hooks
+    def on_joins(self, idx):
+        if self.status[0] > 0 or self.discount[0] > 0 or self.free_delivery[0]:
+            self._refresh(idx, stake=np.zeros(idx.size))
+
     def start_day(self, day):
-        push = self._days_to_evaluation(day) < self.b.push_days
+        if self.config.window != "calendar":
+            return
+        push = self._days_to_year_end(day) < self.b.push_days
         if not self._started or push != self._push_active:
-            # the push switches on or off (calendar windows): everyone's factors change
+            # the push switches on or off for everyone close to a threshold
             self._started = True
             self._push_active = push
             c = self.customers
-            self._refresh(np.flatnonzero(c.present[: c.n]))
+            rows = np.flatnonzero(c.present[: c.n] & self.enrolment.member[: c.n])
+            worth = self.worth(rows)
+            self._refresh(rows, stake=np.where(self._close(rows, day), self._stake_worth(rows, worth), 0.0))
 
     def price_orders(self, orders):
+        member = self.enrolment.member[orders.idx]
         t = self.tier[orders.idx]
-        disc = self.discount[t]
+        disc = self.discount[t] * member
         if disc.any():
             off = (orders.gross - orders.discount) * disc
             orders.discount += off
             self.book("discounts", float(off.sum()))
         fee = self.economics.delivery_fee
         if fee and self.free_delivery.any():
-            free = self.free_delivery[t] & ~orders.free_delivery
+            free = self.free_delivery[t] & member & ~orders.free_delivery
             if free.any():
                 orders.free_delivery |= free
                 self.book("free_delivery", fee * int(free.sum()))
 
     def after_orders(self, orders):
         idx = orders.idx
+        member = self.enrolment.member[idx]
+        if not member.any():
+            return
+        if not member.all():
+            idx = idx[member]
         if self.config.qualify_on == "spend":
-            self._add_qual(idx, orders.paid)
+            self._add_qual(idx, orders.paid[member] if not member.all() else orders.paid)
         elif self.config.qualify_on == "orders":
             self._add_qual(idx, np.ones(idx.size))
         new = self.qualified_level(idx)
@@ -216,24 +325,27 @@ class Tiers(Mechanic):
             self.ever_promoted[r] = True
             self.months_below[r] = 0
             self.monthly["upgrades"][max(self.ledger.month, 0)] += r.size
-            self._refresh(r)
+            worth = self.worth(r)
+            self._refresh(r, stake=np.where(self._close(r, orders.day, month_end=False), self._stake_worth(r, worth), 0.0))
 
     def end_month(self, month, day):
         c = self.customers
         n = c.n
         mo = max(month, 0)
-        present = c.present[:n]
+        member = self.enrolment.member[:n]
+        present = c.present[:n] & member
         tier_all = self.tier[:n]
-        # customers above the entry tier are few; everyone else (arrived or not) sits at level 0
+        # members above the entry tier are few; every other member sits at level 0
         above = np.flatnonzero(tier_all > 0)
         counts = np.bincount(tier_all[above], minlength=self.n_levels)
         counts[0] = int(present.sum()) - above.size
-        # perks cost per member-month
         if self.perk_cost.any():
             self.book("perks", float(counts @ self.perk_cost))
         for i, lv in enumerate(self.config.levels):
             self.monthly[f"tier_{lv.name}"][mo] = int(counts[i])
-        evaluate = self.config.window == "rolling" or self.calendar.date(day).month == 12 and self.calendar.date(day).day == 31
+        date = self.calendar.date(day)
+        evaluate = self.config.window == "rolling" or (date.month == 12 and date.day == 31)
+        demoted = np.empty(0, dtype=np.int64)
         if evaluate and self.config.downgrade != "none":
             members = above  # the entry tier cannot go lower
             tier = tier_all[members]
@@ -243,14 +355,16 @@ class Tiers(Mechanic):
             self.months_below[members[~below]] = 0
             due = below & (self.months_below[members] > self.config.grace_months)
             if due.any():
-                r = members[due]
-                if self.config.downgrade == "one_step":
-                    self.tier[r] = self.tier[r] - 1
-                else:
-                    self.tier[r] = qualified[due]
-                self.months_below[r] = 0
-                self.demoted_day[r] = day
-                self.monthly["downgrades"][mo] += r.size
+                demoted = members[due]
+                old = self.tier[demoted].astype(np.int64)
+                new = old - 1 if self.config.downgrade == "one_step" else qualified[due].astype(np.int64)
+                worth = self.worth(demoted)
+                rows = np.arange(demoted.size)
+                self.lost_worth[demoted] = (worth[rows, old] - worth[rows, new]).clip(0.0)
+                self.tier[demoted] = new
+                self.months_below[demoted] = 0
+                self.demoted_day[demoted] = day
+                self.monthly["downgrades"][mo] += demoted.size
         if self.config.window == "calendar" and evaluate:
             self.qual[:n] = 0.0
         if self.ring is not None:
@@ -260,34 +374,32 @@ class Tiers(Mechanic):
             self.qual[:n] -= self.ring[slot, :n]
             np.maximum(self.qual[:n], 0.0, out=self.qual[:n])
             self.ring[slot, :n] = 0.0
-        # status dilution: the share of active customers at or above each tier
+        # status dilution: the share of active members at or above each tier
         recent = day - self.model.window
-        n_active = int((c.last_order_day[:n] > recent).sum())  # not-yet-arrived rows have no order
+        active = member & (c.last_order_day[:n] > recent)
+        n_active = int(active.sum())
         if n_active:
             above = np.flatnonzero(tier_all > 0)  # after this month's downgrades
-            counts = np.bincount(tier_all[above][c.last_order_day[above] > recent], minlength=self.n_levels)
+            counts = np.bincount(tier_all[above][active[above]], minlength=self.n_levels)
             counts[0] = n_active - counts[1:].sum()
             share = counts[::-1].cumsum()[::-1] / n_active
             share[0] = 0.0
             self.dilution_factor = 1.0 - self.b.dilution * share
         # refresh whoever's factors can have changed: members above the entry tier (status,
-        # dilution), customers pushed or close to a threshold, demotions within memory
-        # (and their expiry); everyone if the entry tier itself carries status
-        self._push_active = self._days_to_evaluation(day + 1) < self.b.push_days
-        close_all = None
-        if self._push_active:
-            # only customers with some qualifying value in the window can be close to a threshold
-            close_all = np.zeros(n, dtype=bool)
-            some = np.flatnonzero(self.qual[:n] > 0) if self.b.push_gap < 1.0 else np.arange(n)
-            close_all[some] = self._close_to_threshold(some) > 0
-        if self.status[0] > 0:
+        # dilution), customers pushed last month or close now, demotions within memory (and
+        # their expiry); every member if the entry tier itself is worth something
+        if self.status[0] > 0 or self.discount[0] > 0 or self.free_delivery[0]:
             rows = np.flatnonzero(present)
         else:
             cand = (tier_all > 0) | self.pushed[:n] | (self.demoted_day[:n] > day - self.b.demotion_memory_days - 32)
-            if close_all is not None:
-                cand |= close_all
+            if self.b.requalify_push:
+                # only members with some qualifying value can be close to a threshold
+                some = np.flatnonzero(present & (self.qual[:n] > 0))
+                cand[some] |= self._close(some, day)
             rows = np.flatnonzero(present & cand)
-        self._refresh(rows, close=None if close_all is None else close_all[rows])
+        worth = self.worth(rows)
+        close = self._close(rows, day) if self.b.requalify_push else np.zeros(rows.size, dtype=bool)
+        self._refresh(rows, stake=np.where(close, self._stake_worth(rows, worth), 0.0))
 
     def series(self):
         return dict(self.monthly)
