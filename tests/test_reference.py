@@ -20,15 +20,20 @@ a difference is ~sd / sqrt(N_REF) (1.01x it, as N_ENGINE = 25 N_REF). About 20
 comparisons at alpha 0.001 give a family-wise false alarm rate near 2%; the
 seeds are fixed, so a pass is reproducible.
 
-Power, checked by hand by breaking one rule on the reference side only
-(``_outcomes(case, ref_overrides=[...])``): goal gradient 0 instead of 0.6 fails
-"points" (orders z = -8.3, points redeemed z = -8.0) and "stamp_card" (orders
-z = -10.6); half the gradient (0.3) still fails "points" (orders z = -4.6). In
-"points_and_tiers", no switching cost fails survival (z = -3.9), no demotion
-penalty fails the tier shares (p = 0.0003), no status retention fails spend
-(z = -3.8), a Silver earn multiplier of 1 fails points redeemed (z = -5.3).
-Too small to see at this size: the 14-day pending period, the requalification
-push and status dilution.
+Power, checked by breaking one rule on the reference side only
+(``_outcomes(case, ref_overrides=[...])``), with the cases' programmes worth a
+10% reward and responses several times their defaults (at the flagship's
+evidence-sized 1% the same breaks move too little to see at this size): in
+"points", goal gradient 0 fails (orders z = -3.7, points redeemed z = -4.4), no
+switching cost fails survival (z = -6.5), no rewarded behaviour fails orders
+(z = -5.7), no basket gain fails spend (z = -4.0), random instead of
+self-selected enrolment fails points redeemed (z = -5.2); in "points_and_tiers",
+a Silver earn multiplier of 1 fails the tier shares (p = 5e-13) and no
+requalification push fails orders per customer (p = 0.0006). Too small to see
+here, and so tested where they act (tests/test_reference_rules.py: both
+implementations' factors on identical customer states, and the pending
+period): loss-averse demotion (|z| < 1.2), status dilution (|z| < 1.5), status
+retention (survival z = -3.3, at the edge).
 """
 import numpy as np
 import pytest
