@@ -1,4 +1,4 @@
-"""Files a run writes: the JSON document, the monthly series, the resolved scenario, report.png."""
+"""Files a run writes: the JSON document, the monthly series, the resolved scenario, the report's inputs, report.png."""
 from __future__ import annotations
 
 import json
@@ -26,13 +26,33 @@ def write_table(df, path: Path, fmt="csv"):
     return path
 
 
-def write_resolved(out_dir: Path, scenario):
+def resolved_text(scenario) -> str:
+    """The fully resolved scenario as YAML (what --out saves and the HTML report embeds)."""
     import yaml
-    (Path(out_dir) / "scenario.resolved.yaml").write_text(yaml.safe_dump(scenario.resolved(), sort_keys=False))
+    return yaml.safe_dump(scenario.resolved(), sort_keys=False)
+
+
+def write_resolved(out_dir: Path, scenario):
+    (Path(out_dir) / "scenario.resolved.yaml").write_text(resolved_text(scenario))
+
+
+def write_report_inputs(out_dir: Path, result, fmt="csv") -> list:
+    """What ``loyalsim report DIR`` needs beyond the summary and monthly series, so it renders
+    the run's report without simulating: the ledger lines per replication, the assumptions
+    in force and the loyalsim version that produced the numbers."""
+    from sim import __version__
+    from sim.scenario import assumptions
+    out_dir = Path(out_dir)
+    written = [write_table(result.cost_lines, out_dir / "cost_lines", fmt).name]
+    rows = json.loads(json.dumps(clean(assumptions(result.scenario)), default=str))
+    (out_dir / "assumptions.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out_dir / "run_info.json").write_text(json.dumps({"loyalsim_version": __version__}, indent=2) + "\n")
+    return written + ["assumptions.json", "run_info.json"]
 
 
 def write_outputs(out_dir: Path, result, doc, fmt="csv", plots=True) -> list:
-    """summary.json, the monthly series and (optionally) report.png in ``out_dir``; returns the file names."""
+    """summary.json, the monthly series, the resolved scenario, what the HTML report needs
+    (cost lines, assumptions, version) and (optionally) report.png in ``out_dir``; returns the file names."""
     out_dir = Path(out_dir)
     write_json(out_dir / "summary.json", doc)
     written = ["summary.json"]
@@ -40,6 +60,7 @@ def write_outputs(out_dir: Path, result, doc, fmt="csv", plots=True) -> list:
     written.append(write_table(df, out_dir / "monthly", fmt).name)
     write_resolved(out_dir, result.scenario)
     written.append("scenario.resolved.yaml")
+    written += write_report_inputs(out_dir, result, fmt)
     if plots and not df.empty:
         from reports.plots import report_png
         report_png(df, doc, out_dir / "report.png")
