@@ -22,6 +22,7 @@ from sim.errors import UserError
 MODEL_CHOICES = ("bgnbd", "paretonbd", "best")
 TIME_UNITS = ("day", "week", "month", "year")
 RETURNS_POLICIES = ("net", "net-drop-zero", "ignore", "error")
+DUPLICATES_POLICIES = ("keep", "drop", "error")
 
 DESCRIPTION = """\
 Fit BG/NBD, Pareto/NBD (purchasing) and Gamma-Gamma (spend per order) to a
@@ -30,9 +31,13 @@ population block that scenarios include.
 """
 
 EPILOG = """\
-FILE is CSV, Parquet, or whitespace-separated text without a header (such as the
-CDNOW sample). Purchases by one customer on one day are merged into one
-transaction. Example:
+FILE is CSV (comma, semicolon, tab or pipe separated; decimal point or decimal
+comma), Parquet, whitespace-separated text without a header (such as the CDNOW
+sample), any of these compressed with gzip, bzip2, xz or zip, or an Excel .xlsx
+workbook (needs the openpyxl package). Text may be UTF-8, UTF-16 with a
+byte-order mark, or Windows-1252/Latin-1 (read with a warning). Purchases by one
+customer on one day are merged into one transaction; purchases dated after today
+are refused. Example:
   loyalsim calibrate orders.csv --calibration-end 2024-06-30 --out population.yaml
 """
 
@@ -49,7 +54,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", metavar="FILE", help="transaction log (CSV, Parquet or whitespace text)")
+    parser.add_argument("file", nargs="?", metavar="FILE",
+                        help="transaction log (CSV, Parquet, whitespace text, gzip/zip of those, or Excel .xlsx)")
     columns = parser.add_argument_group("columns (guessed from the names when not given)")
     columns.add_argument("--customer-col", metavar="NAME", help="customer id column")
     columns.add_argument("--date-col", metavar="NAME", help="purchase date column")
@@ -60,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--returns", choices=RETURNS_POLICIES, default="net",
                         help="negative and zero amounts: net (default: returns netted into the same day, days with "
                              "net < 0 dropped, free orders kept), net-drop-zero, ignore, error")
+    parser.add_argument("--duplicates", choices=DUPLICATES_POLICIES, default="keep",
+                        help="rows that repeat an earlier row exactly: keep (default, with a warning: identical "
+                             "order lines), drop (a log exported twice), error")
     parser.add_argument("--calibration-end", metavar="DATE",
                         help="last day of the calibration period (YYYY-MM-DD); later purchases are the holdout")
     parser.add_argument("--time-unit", choices=TIME_UNITS, default="week",
@@ -104,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         amount_col=args.amount_col,
         date_format=args.date_format,
         returns=args.returns,
+        duplicates=args.duplicates,
         calibration_end=args.calibration_end,
         time_unit=args.time_unit,
         model=args.model,
@@ -180,6 +190,10 @@ def _run_response(args) -> int:
         }, allow_nan=False))
     else:
         print(render(fit))
+    if not fit.within_tolerance:
+        print("loyalsim: calibrate --response: the lifts are out of reach within the evidence ranges of the response "
+              "strengths; no response block written", file=sys.stderr)
+        return 2
     if args.out:
         _write_yaml(args.out, response_block(fit),
                     f"# written by loyalsim calibrate --response {args.response}: response strengths per channel\n"

@@ -27,6 +27,7 @@ import pandas as pd
 from sim.errors import DataError
 
 _ISO = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T].*)?$")
+_ISO_DAY = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _YYYYMMDD = re.compile(r"^\d{8}(\.0+)?$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})([ T].*)?$")
 
@@ -59,10 +60,14 @@ def parse_dates(values: pd.Series, *, column: str, file: str, date_format: str |
     if sample.str.match(_YYYYMMDD).all():
         return _strict(text.str.replace(r"\.0+$", "", regex=True), "%Y%m%d", where, hint="YYYYMMDD")
     if sample.str.match(_ISO).all():
-        parsed = pd.to_datetime(text.str.replace("/", "-", regex=False), format="ISO8601", errors="coerce")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
-        return _checked(values, parsed, where, "is not an ISO 8601 date (YYYY-MM-DD)")
+        # The day as written: a time of day and any time zone after it ('T10:22:00+02:00', 'Z',
+        # ' UTC', offsets that differ from row to row) are dropped, so a purchase keeps the
+        # local calendar day it was recorded on.
+        parts = text.str.extract(_ISO_DAY)
+        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+        parsed = pd.to_datetime(iso.where(parts[0].notna(), ""), format="%Y-%m-%d", errors="coerce")
+        rest_ok = text.str.match(_ISO)
+        return _checked(values, parsed.where(rest_ok), where, "is not an ISO 8601 date (YYYY-MM-DD)")
     if sample.str.match(_DAY_MONTH).all():
         return _day_month(text, values, where)
     bad = ~text.str.match(_YYYYMMDD) & ~text.str.match(_ISO) & ~text.str.match(_DAY_MONTH)
@@ -93,7 +98,17 @@ def _day_month(text: pd.Series, original: pd.Series, where: str) -> pd.Series:
 
 
 def _strict(text: pd.Series, fmt: str, where: str, hint: str) -> pd.Series:
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    if "%" not in fmt:
+        raise DataError(f"--date-format '{fmt}': has no strftime code; use codes such as %Y (year), %m (month), "
+                        "%d (day), e.g. '%d/%m/%Y' or '%Y-%m-%d %H:%M'")
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except (ValueError, TypeError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"--date-format '{fmt}': not a valid strftime format ({reason}); use codes such as %Y "
+                        "(year), %m (month), %d (day), e.g. '%d/%m/%Y' (write %% for a literal %)") from None
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)  # %z: the day as written, not as in UTC
     return _checked(text, parsed, where, f"does not match the date format {hint}")
 
 

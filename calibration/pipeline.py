@@ -62,7 +62,8 @@ class Calibration:
         elif not chosen.converged:
             problems.append(f"the {LABELS[chosen.model]} fit did not converge: {chosen.message}")
         if not self.spend_fit.converged:
-            problems.append(f"the Gamma-Gamma fit did not converge: {self.spend_fit.message}")
+            problems.append(f"the Gamma-Gamma fit did not converge on the amounts in column "
+                            f"'{self.log.columns.get('amount', 'amount')}' of {self.log.source}: {self.spend_fit.message}")
         return problems
 
     def population_block(self) -> dict:
@@ -71,7 +72,14 @@ class Calibration:
         if problems:
             raise UserError("calibrate: " + "; ".join(problems) + "; no parameters written")
         return population_block(self.purchase_fit, self.spend_fit, time_unit=self.summary.time_unit,
-                                segments=self.segments)
+                                segments=self.segments, initial=self.log.n_customers,
+                                acquisition_per_day=self.acquisition_per_day)
+
+    @property
+    def acquisition_per_day(self) -> float:
+        """New customers a day over the calibration period: the cohort's size over the period's days."""
+        days = (self.summary.calibration_end - self.log.first_date).days + 1
+        return self.summary.n_customers / max(days, 1)
 
 
 def calibrate(
@@ -82,6 +90,7 @@ def calibrate(
     amount_col: str | None = None,
     date_format: str | None = None,
     returns: str = "net",
+    duplicates: str = "keep",
     calibration_end=None,
     holdout_end=None,
     time_unit: str = "week",
@@ -99,7 +108,7 @@ def calibrate(
         raise UserError(f"--model: '{model}' is not a model; allowed: {', '.join(MODEL_CHOICES)}")
     log = source if isinstance(source, TransactionLog) else read_transactions(
         source, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
-        date_format=date_format, returns=returns)
+        date_format=date_format, returns=returns, duplicates=duplicates)
     summary = summarise(log, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit)
     check_fittable(summary)
 

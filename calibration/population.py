@@ -4,6 +4,7 @@ This is the contract with the engine. Layout (values from CDNOW)::
 
     # written by loyalsim calibrate from <file> on <date>; <n> customers, <m> transactions
     customers:
+      initial: 2357            # the log's customers: the base at launch
       time_unit: week          # the unit of alpha (and beta): day, week, month or year
       purchase:
         model: bgnbd           # or paretonbd
@@ -15,6 +16,8 @@ This is the contract with the engine. Layout (values from CDNOW)::
         p: 6.25
         q: 3.74
         gamma: 15.44
+      acquisition:
+        per_day: 4.317         # new customers a day observed over the calibration period
       segments:                # only with --segments; shares sum to 1
         - name: champions
           share: 0.12
@@ -42,20 +45,29 @@ from sim.errors import UserError
 SIGNIFICANT_DIGITS = 6
 
 
-def population_block(purchase: ModelFit, spend: ModelFit, *, time_unit: str = "week", segments=None) -> dict:
+def population_block(purchase: ModelFit, spend: ModelFit, *, time_unit: str = "week", segments=None,
+                     initial: int | None = None, acquisition_per_day: float | None = None) -> dict:
     """The population block as a dict: ``{"customers": {...}}``.
 
     ``purchase`` is a BG/NBD or Pareto/NBD fit (or any object with ``model`` and
     ``params``), ``spend`` a Gamma-Gamma fit, ``segments`` a list of
-    :class:`calibration.segments.Segment` (optional).
+    :class:`calibration.segments.Segment` (optional). ``initial`` (the log's
+    customers) and ``acquisition_per_day`` (new customers a day over the
+    calibration period) size the base, so a scenario built on the block simulates
+    the log's business rather than the schema's default 10,000 customers.
     """
     if time_unit not in DAYS_PER_UNIT:
         raise UserError(f"time_unit: '{time_unit}' is not allowed; use one of {', '.join(DAYS_PER_UNIT)}")
-    customers = {
+    customers = {}
+    if initial is not None:
+        customers["initial"] = int(initial)
+    customers.update({
         "time_unit": time_unit,
         "purchase": _purchase(purchase.model, purchase.params),
         "spend": _spend(spend.params),
-    }
+    })
+    if acquisition_per_day is not None:
+        customers["acquisition"] = {"per_day": float(f"{float(acquisition_per_day):.4g}")}
     if segments:
         shares = _shares_summing_to_one([seg.share for seg in segments])
         customers["segments"] = [
@@ -77,6 +89,9 @@ def format_population_block(block: dict, *, source: str, n_customers: int, n_tra
     header = (f"# written by loyalsim calibrate from {source} on {date.isoformat()}; "
               f"{n_customers} customers, {n_transactions} transactions\n")
     customers = block["customers"]
+    if "initial" in customers or "acquisition" in customers:
+        header += ("# initial: the log's customers (the base at launch); acquisition.per_day: new customers a day "
+                   "over the calibration period\n# (set it to 0 if the log is one closed cohort, as CDNOW is)\n")
     body = {k: v for k, v in customers.items() if k != "segments"}
     text = yaml.safe_dump({"customers": body}, sort_keys=False, default_flow_style=False)
     if "segments" in customers:

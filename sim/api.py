@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sim.errors import Interrupted
 from sim.executors import make_executor
+from sim.limits import check_memory
 from sim.results import PROGRAMME, Comparison, Result
 from sim.scenario import Scenario
 from sim.store import ResultStore
@@ -70,6 +71,7 @@ def execute(units, *, workers=None, backend=None, scheduler=None, store=None, pr
             todo.append(Unit(u.base, u.replication, arms, need_base, u.share))
     total = len(units)
     done = total - len(todo)
+    check_memory(todo, workers=workers, backend=backend)  # a run that cannot fit is refused before any work
     if progress:
         progress(done, total)
     interrupted = None

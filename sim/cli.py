@@ -1,4 +1,4 @@
-"""The loyalsim command: run, compare, validate and calibrate scenarios.
+"""The loyalsim command: run, compare, report, validate and calibrate scenarios.
 
 Every command is a thin shell over the Python API (sim.api): it loads the
 scenario, runs it where the options say, and renders the answer.
@@ -23,6 +23,12 @@ def _scenario_options(p):
     p.add_argument("--replications", "-r", type=int, metavar="N", help="shorthand for --set replications=N")
 
 
+def _html_option(p):
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the report as one self-contained HTML file with interactive charts "
+                        "(opens offline in any browser; e-mail it as it is)")
+
+
 def _run_options(p):
     p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
                    help="parallel workers (default: every core); the numbers do not depend on it")
@@ -33,6 +39,9 @@ def _run_options(p):
     p.add_argument("--store", metavar="DIR",
                    help="keep every finished replication here; a rerun (or more replications) computes only what is missing")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--max-memory", metavar="GB", default=None,
+                   help="refuse a run whose estimated memory exceeds this many GB (default: the memory available "
+                        "now, or $LOYALSIM_MAX_MEMORY; 0: no check)")
 
 
 def _overrides(args):
@@ -84,13 +93,26 @@ def _interrupted_note(result, out_dir, store):
 
 def cmd_validate(args) -> int:
     from sim import scenario
-    sc = _load(args.file, args)
+    try:
+        sc = _load(args.file, args)
+    except UserError as e:
+        if getattr(args, "json", False):  # the document says why; the one-line message still goes to stderr
+            import json
+            print(json.dumps({"file": str(args.file), "valid": False, "error": str(e)}, indent=2))
+        raise
     if args.explain:
         from sim.schema import describe
         for field, default, doc in describe(scenario.scenario_schema()):
             print(f"{field:55} {default:>14}  {doc}")
         return 0
     mech = [k for k, v in sc.cfg.programme.items() if v is not None and v.get("enabled", True)]
+    if getattr(args, "json", False):
+        import json
+        print(json.dumps({"file": str(args.file), "valid": True, "name": sc.name,
+                          "customers": sc.cfg.customers.initial, "start": sc.cfg.customers.start,
+                          "horizon_days": sc.cfg.horizon_days, "replications": sc.cfg.replications,
+                          "programme": mech}, indent=2))
+        return 0
     print(f"{args.file}: valid. '{sc.name}': {sc.cfg.customers.initial:,} customers "
           f"({sc.cfg.customers.start}), {sc.cfg.horizon_days} days, {sc.cfg.replications} replications; "
           f"programme: {', '.join(mech) if mech else 'none'}")
@@ -109,20 +131,34 @@ def cmd_run(args) -> int:
     from reports.export import dumps, write_outputs
     from reports.table import render
     sc = _load(args.file, args)
+    if args.format is not None and not args.out:
+        raise UserError(f"--format {args.format}: only with --out DIR (it is the format of the monthly series "
+                        "file written there); add --out DIR or drop --format")
+    if args.html:
+        from reports.html import check_writable
+        check_writable(args.html)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
+        from sim.limits import check_run
+        check_run(sc, workers=args.workers, backend=args.backend)  # refuse a run that cannot fit before --out exists
         _prepare_out(out_dir)
     store = _store(args, out_dir)
     result = sim.run(sc, workers=args.workers, backend=args.backend, scheduler=args.scheduler, store=store,
                      progress=_progress(not args.json))
     if not result.replications:
         raise Interrupted(result.signal or 2)
+    from sim.limits import check_finite
+    check_finite(result)
     doc = result.summary()
     if result.interrupted:
         _interrupted_note(result, out_dir, store)
     written = []
     if out_dir is not None:
-        written = write_outputs(out_dir, result, doc, fmt=args.format, plots=not args.no_plots)
+        written = write_outputs(out_dir, result, doc, fmt=args.format or "csv", plots=not args.no_plots)
+    if args.html:
+        from reports.html import render_run, write_report
+        write_report(args.html, render_run(result))
+        print(f"Wrote {args.html}", file=sys.stderr)
     if args.json:
         print(dumps(doc))
     else:
@@ -137,22 +173,48 @@ def cmd_compare(args) -> int:
     from reports.compare import render_compare
     from reports.export import dumps
     scenarios = [_load(f, args) for f in args.files]
+    if args.html:
+        from reports.html import check_writable
+        check_writable(args.html)
     comparison = sim.compare(scenarios, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
                              store=args.store, progress=_progress(not args.json))
     if not comparison.result.replications:
         raise Interrupted(comparison.result.signal or 2)
+    from sim.limits import check_finite
+    check_finite(comparison.result)
     doc = comparison.summary()
     if comparison.interrupted:
         _interrupted_note(comparison.result, None, args.store)
+    if args.html:
+        from reports.html import render_compare as render_compare_html, write_report
+        write_report(args.html, render_compare_html(comparison))
+        print(f"Wrote {args.html}", file=sys.stderr)
     print(dumps(doc) if args.json else render_compare(doc))
     return 128 + comparison.result.signal if comparison.interrupted else 0
 
 
+def cmd_report(args) -> int:
+    from reports.html import check_writable, render_run, write_report
+    out = Path(args.html) if args.html else Path(args.dir) / "report.html"
+    check_writable(out)
+    write_report(out, render_run(Path(args.dir)))
+    print(f"Wrote {out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line reported in one line (exit code 2)."""
+
+    def error(self, message):
+        command = self.prog.removeprefix("loyalsim").strip()
+        self.exit(2, f"loyalsim: {command + ': ' if command else ''}{message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="loyalsim", description=__doc__.splitlines()[0],
-                                 epilog="Run 'loyalsim COMMAND --help' for a command's options.")
+    ap = _Parser(prog="loyalsim", description=__doc__.splitlines()[0],
+                 epilog="Run 'loyalsim COMMAND --help' for a command's options.")
     ap.add_argument("--version", action="version", version=f"loyalsim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -165,8 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR",
                    help="write the summary, monthly series, resolved scenario and report.png here "
                         "(and keep each replication in DIR/store, so an interrupted run resumes)")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="monthly series file format (with --out)")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="with --out: the monthly series file format (default: csv)")
     p.add_argument("--no-plots", action="store_true", help="with --out: skip report.png")
+    _html_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", help="rank strategies on the same customers and random numbers",
@@ -175,7 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files (same customer base)")
     _scenario_options(p)
     _run_options(p)
+    _html_option(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("report", help="write the HTML report of a saved run (no simulation)",
+                       description="Render the HTML report of a run saved with 'loyalsim run FILE --out DIR', from "
+                                   "the files in DIR, without simulating again.")
+    p.add_argument("dir", metavar="DIR", help="a folder written by 'loyalsim run FILE --out DIR'")
+    p.add_argument("--html", metavar="FILE", help="where to write the report (default: DIR/report.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="check a scenario file",
                        description="Check a scenario file; --explain lists every field with its value, default, "
@@ -184,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a scenario field (repeatable)")
     p.add_argument("--explain", action="store_true", help="list every field, its default and its source")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (file, valid, name, customers, horizon_days, replications, "
+                        "programme mechanics)")
     p.set_defaults(func=cmd_validate, seed=None, replications=None)
 
     from calibration.cli import register
@@ -196,11 +271,19 @@ def _on_sigterm(signum, frame):
 
 
 def main(argv=None) -> int:
+    import warnings
+
+    from sim.limits import set_max_memory
     ap = build_parser()
     args = ap.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            # numpy's overflow/invalid-value notes are not for the user: bounded inputs keep results
+            # finite, and a result that is not is refused by sim.limits.check_finite
+            warnings.simplefilter("ignore", RuntimeWarning)
+            set_max_memory(getattr(args, "max_memory", None))
+            return args.func(args)
     except UserError as e:
         print(f"loyalsim: {e}", file=sys.stderr)
         return 2
@@ -211,6 +294,7 @@ def main(argv=None) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        set_max_memory(None)
 
 
 if __name__ == "__main__":

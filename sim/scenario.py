@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from sim.errors import ScenarioError
-from sim.schema import Choice, Date, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
+from sim.schema import Choice, Date, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
 
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
 
@@ -96,20 +96,38 @@ METRICS = Section(doc="metric definitions", fields={
 })
 
 
-# How strongly customers respond to the programme, per channel: each mechanic's
-# effect on a channel is scaled as 1 + strength x (effect - 1). 1 keeps every
-# documented default; `loyalsim calibrate --response` fits them to observed lifts.
-RESPONSE = Section(doc="response strengths per channel", fields={
-    "intensity": NonNeg(1.0, "scales every effect on purchase frequency (1: the documented defaults)"),
-    "basket": NonNeg(1.0, "scales every effect on basket size"),
-    "dropout": NonNeg(1.0, "scales every effect on the dropout hazard"),
+# How strongly customers respond to the programme. Each channel's strength scales every
+# mechanic's effect on it as 1 + strength x (effect - 1) (referrals and campaigns: their
+# rates); 1 keeps the documented defaults, 0 switches the channel's behaviour off (costs
+# stay), and `loyalsim calibrate --response` fits them to observed lifts. The value curve
+# (sim/mechanics/value.py) turns what a programme gives into how much it moves.
+_STRENGTH = ("calibration knob: 1 keeps the evidence-sized defaults; the range runs from no response to twice "
+             "them (the optimistic end); calibrate --response stays inside it")
+RESPONSE = Section(doc="response strengths per channel, and the value curve every effect follows", fields={
+    "intensity": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+                     doc="scales every effect on purchase frequency (1: the documented defaults)"),
+    "basket": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH, doc="scales every effect on basket size"),
+    "dropout": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+                   doc="scales every effect on the dropout hazard"),
+    "referrals": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+                     doc="scales the referral rate of a referral programme"),
+    "campaigns": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+                     doc="scales the response to campaign messages (orders and win-backs)"),
+    "value_half": Effect(0.10, 0.03, 0.3, lo=0.001, hi=10.0,
+                         source="seed assumption: responses saturate as rewards grow (Leenheer et al. 2002/2007: high "
+                                "discounts do not buy a higher share of wallet); no published dose-response curve",
+                         doc="perceived value (reward per unit of spend) at which a response is half its maximum"),
+    "delay_half_days": Effect(90.0, 30.0, 365.0, lo=1.0, hi=36500.0,
+                              source="hyperbolic discounting of delayed rewards (Keh & Lee 2006: immediate rewards "
+                                     "preferred; Frederick, Loewenstein & O'Donoghue 2002); size a seed assumption",
+                              doc="a reward this many days away is worth half the same reward now"),
 })
 
 
 def programme_section() -> Section:
     from sim.mechanics import MECHANICS
-    return Section(doc="the programme: each mechanic optional", fields={
-        name: cls.SCHEMA for name, cls in MECHANICS.items()})
+    return Section(doc="the programme: each mechanic optional; enrolment applies when there is points or tiers",
+                   fields={name: cls.SCHEMA for name, cls in MECHANICS.items()})
 
 
 def scenario_schema() -> Section:
@@ -130,30 +148,49 @@ def scenario_schema() -> Section:
 
 # --------------------------------------------------------------------------- loading
 
-def _load_yaml(path: Path, context_file=None):
+MAX_INCLUDES = 50  # included files per scenario (each bounded by sim.yamlio's size and value limits)
+
+
+def _load_yaml(path: Path, context_file=None, budget=None, field="include"):
+    """A scenario (or included) file's data, read safely and bounded (see sim.yamlio);
+    ``budget`` ({"nodes": n, "files": n}) is shared by a scenario and everything it includes.
+    A file that cannot be read is reported against the file and field that include it;
+    a problem inside it, against the file itself."""
+    from sim.yamlio import YamlProblem, loads_counted, read_text
+    budget = budget if budget is not None else {"nodes": _max_nodes(), "files": MAX_INCLUDES}
+    budget["files"] -= 1
+    if budget["files"] < 0:
+        raise ScenarioError(context_file or path, field, f"more than {MAX_INCLUDES} included files; allowed: "
+                            f"at most {MAX_INCLUDES} (does a file include itself?)")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what="scenario YAML")
     except FileNotFoundError:
-        raise ScenarioError(context_file or path, "include" if context_file else None,
+        raise ScenarioError(context_file or path, field if context_file else None,
                             f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(path, None, f"cannot read file: {e}") from None
+    except YamlProblem as e:
+        if context_file:
+            raise ScenarioError(context_file, field, f"{path} {e}") from None
+        raise ScenarioError(path, None, str(e)) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ScenarioError(path, None, f"not valid YAML{where}: {problem}") from None
+        data, size = loads_counted(text, max_nodes=max(budget["nodes"], 1))
+    except YamlProblem as e:
+        raise ScenarioError(path, None, str(e)) from None
+    budget["nodes"] -= size
     return data
 
 
-def _resolve_includes(node, base_dir: Path, file, path="", depth=0):
+def _max_nodes():
+    from sim.yamlio import MAX_NODES
+    return MAX_NODES
+
+
+def _resolve_includes(node, base_dir: Path, file, path="", depth=0, origins=None, budget=None):
     """``include: other.yaml`` in any mapping merges that file under the mapping's own keys.
 
     If the included file has a single top-level key equal to the key that includes
     it (a calibration block ``customers: {...}`` included under ``customers``),
-    that wrapper is removed.
+    that wrapper is removed. ``origins`` (if given) collects {field path: included
+    file} for the values that came from an include, so errors name that file.
     """
     if depth > 10:
         raise ScenarioError(file, path, "includes nest more than 10 deep (a cycle?)")
@@ -164,19 +201,54 @@ def _resolve_includes(node, base_dir: Path, file, path="", depth=0):
             if not isinstance(inc, str):
                 raise ScenarioError(file, f"{path}.include" if path else "include", f"got {inc!r}; allowed: a file path")
             inc_path = (base_dir / inc).resolve()
-            data = _load_yaml(inc_path, context_file=file)
+            data = _load_yaml(inc_path, context_file=file, budget=budget,
+                              field=f"{path}.include" if path else "include")
             last = path.rsplit(".", 1)[-1] if path else None
             if isinstance(data, dict) and last and list(data) == [last]:
                 data = data[last]
             if not isinstance(data, dict):
                 raise ScenarioError(inc_path, None, "an included file must hold a mapping")
-            data = _resolve_includes(data, inc_path.parent, inc_path, path, depth + 1)
+            data = _resolve_includes(data, inc_path.parent, inc_path, path, depth + 1, origins, budget)
+            if origins is not None:
+                for sub in _field_paths(data, path):
+                    origins.setdefault(sub, inc_path)  # a deeper include, recorded first, keeps its own
+                for sub in _field_paths(node, path):
+                    if sub != path:
+                        origins.pop(sub, None)  # the including file's own keys win
             merged = _deep_merge(data, node)
             node = merged
-        return {k: _resolve_includes(v, base_dir, file, f"{path}.{k}" if path else str(k), depth) for k, v in node.items()}
+        return {k: _resolve_includes(v, base_dir, file, f"{path}.{k}" if path else str(k), depth, origins, budget)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve_includes(v, base_dir, file, f"{path}[{i}]", depth) for i, v in enumerate(node)]
+        return [_resolve_includes(v, base_dir, file, f"{path}[{i}]", depth, origins, budget) for i, v in enumerate(node)]
     return node
+
+
+def _field_paths(node, path):
+    """Every field path in ``node`` (mappings and lists included), as the schema names them."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            sub = f"{path}.{k}" if path else str(k)
+            yield sub
+            yield from _field_paths(v, sub)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            sub = f"{path}[{i}]"
+            yield sub
+            yield from _field_paths(v, sub)
+
+
+def _origin(origins, field):
+    """The included file a field's value came from, or None (the scenario file itself)."""
+    f = field or ""
+    while f:
+        if f in origins:
+            return origins[f]
+        cut = max(f.rfind("."), f.rfind("["))
+        if cut <= 0:
+            return None
+        f = f[:cut]
+    return None
 
 
 def _deep_merge(base, over):
@@ -194,9 +266,10 @@ def parse_assignment(assignment: str):
     if not isinstance(assignment, str) or "=" not in assignment:
         raise ScenarioError("--set", assignment, "expected dotted.path=value, e.g. programme.points.earn_per_currency=2")
     key, _, text = assignment.partition("=")
+    from sim.yamlio import YamlProblem, loads
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
+        value = loads(text) if text.strip() else None
+    except YamlProblem:
         value = text
     return key.strip(), value
 
@@ -239,7 +312,7 @@ def _override_items(overrides):
     return [parse_assignment(a) if isinstance(a, str) else tuple(a) for a in overrides]
 
 
-def load_raw(path, overrides=()):
+def load_raw(path, overrides=(), origins=None):
     path = Path(path)
     if path.is_dir():
         raise ScenarioError(path, None, "is a folder; expected a scenario YAML file")
@@ -248,9 +321,15 @@ def load_raw(path, overrides=()):
         raise ScenarioError(path, None, "the file is empty; expected a scenario mapping (name, customers, programme, ...)")
     if not isinstance(raw, dict):
         raise ScenarioError(path, None, "expected a mapping at the top level (name, customers, programme, ...)")
-    raw = _resolve_includes(raw, path.parent, path)
+    budget = {"nodes": _max_nodes(), "files": MAX_INCLUDES}
+    raw = _resolve_includes(raw, path.parent, path, origins=origins, budget=budget)
     for key, value in _override_items(overrides):
         apply_override(raw, key, value)
+        if origins is not None:
+            key = ".".join(p if not p.isdigit() else f"[{p}]" for p in str(key).split(".") if p).replace(".[", "[")
+            for sub in [o for o in origins if o.startswith(key + ".") or o.startswith(key + "[")]:
+                origins.pop(sub)
+            origins[key] = None  # set on the command line: reported against the scenario file
     return raw
 
 
@@ -260,14 +339,23 @@ def validate(raw: dict, file="<scenario>") -> "Scenario":
     _check_customers(cfg, raw, file)
     from sim.mechanics import MECHANICS
     for name, cls in MECHANICS.items():
-        if cfg.programme.get(name) is not None:
+        if cfg.programme.get(name) is not None and cls.active(cfg.programme):
             cls.validate(cfg.programme[name], cfg, f"programme.{name}", file)
     return Scenario(cfg.freeze(), file, raw)
 
 
 def load(path, overrides=()) -> "Scenario":
     """Load, resolve includes, apply overrides ({"a.b": value} or ["a.b=value", ...]) and validate."""
-    return validate(load_raw(path, overrides), file=str(path))
+    origins = {}
+    raw = load_raw(path, overrides, origins=origins)
+    try:
+        return validate(raw, file=str(path))
+    except ScenarioError as e:
+        source = _origin(origins, e.field) if e.file == str(path) else None
+        overridden = [str(k) for k, _ in _override_items(overrides)]
+        if source is None or any(k == e.field or k.startswith(f"{e.field}.") for k in overridden):
+            raise
+        raise ScenarioError(source, e.field, f"{e.problem} (in the file {path} includes)") from None
 
 
 def _check_purchase(p, path, file):
@@ -285,6 +373,7 @@ def _check_customers(cfg, raw, file):
     segs = c.segments
     if not segs:
         c["segments"] = [_segment(c, {"name": "all", "share": 1.0, "purchase": {}, "spend": {}, "traits": {}}, 0, file)]
+        _check_scale(c["segments"][0], c.time_unit, "customers", file)
         return
     total = sum(s.share for s in segs)
     if abs(total - 1.0) > 1e-6:
@@ -293,6 +382,29 @@ def _check_customers(cfg, raw, file):
     if len(set(names)) != len(names):
         raise ScenarioError(file, "customers.segments", f"segment names repeat: {names}")
     c["segments"] = [_segment(c, s, i, file) for i, s in enumerate(segs)]
+    for i, seg in enumerate(c["segments"]):
+        _check_scale(seg, c.time_unit, f"customers.segments[{i}]", file)
+
+
+# What a customer base can mean: beyond these the simulation would loop on orders for
+# hours or its money would overflow, and no business looks like that.
+MAX_ORDERS_PER_DAY = 10.0   # a customer's mean purchase rate, r / alpha, in orders a day
+MAX_ORDER_VALUE = 1e9       # the mean order value, p x gamma / (q - 1), in currency
+MIN_ORDER_VALUE = 0.01      # ... and at least a cent: orders worth nothing leave spend ratios undefined
+
+
+def _check_scale(seg, time_unit, path, file):
+    p, sp = seg.purchase, seg.spend
+    per_day = p.r / p.alpha / TIME_UNITS[time_unit]
+    if per_day > MAX_ORDERS_PER_DAY:
+        raise ScenarioError(file, f"{path}.purchase", f"r / alpha = {p.r:g} / {p.alpha:g} is a mean of {per_day:.3g} "
+                            f"orders per customer a day (time_unit {time_unit}); allowed: at most {MAX_ORDERS_PER_DAY:g} "
+                            "a day (lower r or raise alpha)")
+    mean_order = sp.p * sp.gamma / (sp.q - 1.0)
+    if not (MIN_ORDER_VALUE <= mean_order <= MAX_ORDER_VALUE):
+        raise ScenarioError(file, f"{path}.spend", f"p x gamma / (q - 1) = {sp.p:g} x {sp.gamma:g} / {sp.q - 1.0:.3g} "
+                            f"is a mean order value of {mean_order:.3g}; allowed: from {MIN_ORDER_VALUE:g} to "
+                            f"{MAX_ORDER_VALUE:g} (change gamma or q)")
 
 
 def _segment(c, seg, i, file):
@@ -357,7 +469,8 @@ class Scenario:
         return self.cfg.name
 
     def programme_is_empty(self):
-        return all(v is None or v.get("enabled", True) is False for v in self.cfg.programme.values())
+        from sim.mechanics import MECHANICS
+        return not any(cls.active(self.cfg.programme) for cls in MECHANICS.values())
 
     def with_overrides(self, overrides) -> "Scenario":
         """A new scenario with these fields changed ({"programme.points.earn_per_currency": 0.2}
@@ -396,6 +509,40 @@ class Scenario:
 
     def shares_baseline_with(self, other: "Scenario") -> bool:
         return self.baseline_identity() == other.baseline_identity() and self.cfg.seed == other.cfg.seed
+
+
+def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
+    """The parameters in force, each with its value, default, plausible range and source.
+
+    Behavioural parameters are those with an evidence range (``Effect`` in the
+    schema); sections that are off (a mechanic not in the programme) are left out.
+    Rows: field, value, default, low, high, source, doc.
+    """
+    from sim.schema import REQUIRED, leaves
+    resolved = scenario.resolved()
+    rows = []
+    for path, spec in leaves(scenario_schema()):
+        if "[]" in path:
+            continue
+        rng = getattr(spec, "range", None)
+        if behavioural_only and rng is None:
+            continue
+        node = resolved
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if node is None or isinstance(node, dict):
+            continue
+        programme = path.startswith("programme.") and path.split(".")[1]
+        block = resolved["programme"].get(programme) if programme else None
+        if programme and (block is None or block.get("enabled", True) is False):
+            continue
+        default = getattr(spec, "default", None)
+        rows.append({"field": path, "value": node, "default": None if default is REQUIRED else default,
+                     "low": rng[0] if rng else None, "high": rng[1] if rng else None,
+                     "source": getattr(spec, "source", "") or "", "doc": spec.doc})
+    return rows
 
 
 def _digest(doc) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import math
 from dataclasses import dataclass, field as _field
 from typing import Any
 
@@ -109,8 +110,22 @@ class Spec:
         raise ScenarioError(file, path, f"got {value!r}; allowed: {allowed}")
 
 
+# Bounds of a number field that names none of its own: finite and large enough for any
+# real business (money, counts, rates), small enough that nothing downstream overflows.
+MAX_NUMBER = 1e12
+MAX_WHOLE = 2**31 - 1
+MAX_TEXT = 10_000    # characters in a text field (names are printed in every report)
+MIN_POSITIVE = 1e-6  # a number that must be > 0 must be at least this: smaller ones underflow float32 arrays
+
+
 def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _show(value):
+    if value != value:
+        return ".nan (not a number)"
+    return ".inf (infinity)" if value > 0 else "-.inf (minus infinity)"
 
 
 @dataclass
@@ -130,34 +145,56 @@ class Num(Spec):
         parts = []
         def num(v):
             return f"{v:,}" if self.integer else f"{v:g}"
-        if self.lo is not None:
-            parts.append(f"{'>' if self.lo_open else '>='} {num(self.lo)}")
-        if self.hi is not None:
-            parts.append(f"<= {num(self.hi)}")
+        if self.lower != self.lo and self.lo is not None:  # > 0, in practice at least MIN_POSITIVE
+            parts.append(f"> {num(self.lo)} (at least {num(self.lower)})")
+        else:
+            parts.append(f"{'>' if self._open_below else '>='} {num(self.lower)}")
+        parts.append(f"<= {num(self.upper)}")
         s = kind + (" " + " and ".join(parts) if parts else "")
         return s + (" or null" if self.nullable else "")
+
+    @property
+    def upper(self):
+        """The upper bound in force: the field's own, else MAX_WHOLE / MAX_NUMBER (finite, so nothing overflows)."""
+        if self.hi is not None:
+            return self.hi
+        return MAX_WHOLE if self.integer else MAX_NUMBER
+
+    @property
+    def lower(self):
+        if self.lo is not None:
+            if self.lo_open and self.lo == 0 and not self.integer:
+                return MIN_POSITIVE
+            return self.lo
+        return -MAX_WHOLE if self.integer else -MAX_NUMBER
+
+    @property
+    def _open_below(self):
+        return self.lo_open and self.lo is not None and self.lower == self.lo
 
     def check(self, value, path, file):
         if value is None and self.nullable:
             return None
         if isinstance(value, str):
+            text = value.strip()
             try:
-                value = float(value) if not self.integer else int(value)
-            except ValueError:
+                value = int(text) if self.integer and text.lstrip("+-").isdigit() else float(text)
+            except (ValueError, OverflowError):
                 self.fail(path, file, value, self.allowed())
         if not _is_number(value):
             self.fail(path, file, value, self.allowed())
+        if isinstance(value, float) and not math.isfinite(value):  # .inf, -.inf, .nan
+            raise ScenarioError(file, path, f"got {_show(value)}, which is not a finite number; allowed: {self.allowed()}")
         if self.integer:
-            if float(value) != int(value):
+            if isinstance(value, float) and not value.is_integer():
                 self.fail(path, file, value, self.allowed())
             value = int(value)
-        else:
+        elif abs(value) <= 1e300:  # (a larger whole number would overflow a float: out of range below)
             value = float(value)
-        if value != value:  # NaN
-            self.fail(path, file, value, self.allowed())
-        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            self.fail(path, file, value, self.allowed())
-        if self.hi is not None and value > self.hi:
+        lo, hi = self.lower, self.upper
+        if value < lo or (self._open_below and value == lo) or value > hi:
+            if isinstance(value, int) and abs(value) >= 10**30:
+                raise ScenarioError(file, path, f"got a number with {len(str(abs(value)))} digits; allowed: {self.allowed()}")
             self.fail(path, file, value, self.allowed())
         return value
 
@@ -166,11 +203,18 @@ def Int(default=REQUIRED, lo=None, hi=None, doc="", nullable=False):
     return Num(default, doc, lo=lo, hi=hi, integer=True, nullable=nullable)
 
 
+EFFECT_CEILING = 10.0  # an effect size may go up to this many times the top of its evidence range
+
+
 def Effect(default, low, high, source, doc="", lo=0.0, hi=None):
     """A behavioural effect size: its default, the plausible range the evidence allows
-    (``low``..``high``, which the uncertainty analysis draws from) and the source of both."""
+    (``low``..``high``, which the uncertainty analysis draws from) and the source of both.
+    Without an explicit ``hi`` it may not exceed EFFECT_CEILING x ``high`` (at least 1): far
+    outside the evidence, and a bound that keeps purchase rates (and run times) finite."""
     if not (low <= default <= high):
         raise ValueError(f"default {default} outside its range {low}..{high}")
+    if hi is None:
+        hi = max(EFFECT_CEILING * float(high), 1.0)
     return Num(default, doc, lo=lo, hi=hi, range=(float(low), float(high)), source=source)
 
 
@@ -200,6 +244,8 @@ class Str(Spec):
         if not isinstance(value, str):
             allowed = f"one of {', '.join(self.choices)}" if self.choices else "a text string"
             self.fail(path, file, value, allowed)
+        if len(value) > MAX_TEXT:
+            raise ScenarioError(file, path, f"got a text of {len(value):,} characters; allowed: at most {MAX_TEXT:,}")
         if self.choices and value not in self.choices:
             hint = difflib.get_close_matches(value, self.choices, n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -229,20 +275,30 @@ class Date(Spec):
     default: Any = REQUIRED
     doc: str = ""
     nullable: bool = False
+    # Dates a business plan can mean; with horizons and histories of at most 100 and
+    # 10 years, every simulated day stays far inside the calendar (years 1..9999).
+    lo: _dt.date = _dt.date(1900, 1, 1)
+    hi: _dt.date = _dt.date(2399, 12, 31)
+
+    def allowed(self):
+        return f"a real date as YYYY-MM-DD, from {self.lo.isoformat()} to {self.hi.isoformat()}"
 
     def check(self, value, path, file):
         if value is None and self.nullable:
             return None
+        date = None
         if isinstance(value, _dt.datetime):
-            return value.date()
-        if isinstance(value, _dt.date):
-            return value
-        if isinstance(value, str):
+            date = value.date()
+        elif isinstance(value, _dt.date):
+            date = value
+        elif isinstance(value, str):
             try:
-                return _dt.date.fromisoformat(value)
+                date = _dt.date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        self.fail(path, file, value, "a date as YYYY-MM-DD")
+        if date is None or not (self.lo <= date <= self.hi):
+            self.fail(path, file, value.isoformat() if isinstance(value, _dt.date) else value, self.allowed())
+        return date
 
 
 @dataclass
@@ -307,6 +363,17 @@ class ListOf(Spec):
 
 def _join(path, key):
     return f"{path}.{key}" if path else key
+
+
+def leaves(spec: Spec, path=""):
+    """(dotted path, spec) of every value field under a section; list items as ``path[]``."""
+    if isinstance(spec, Section):
+        for k, sub in spec.fields.items():
+            yield from leaves(sub, _join(path, k))
+    elif isinstance(spec, ListOf):
+        yield from leaves(spec.item, path + "[]")
+    else:
+        yield path, spec
 
 
 def describe(spec: Spec, path="") -> list[tuple[str, str, str]]:
