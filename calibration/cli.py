@@ -136,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
             segments=result.segments,
         )
         note = f"wrote the population block to {args.out}"
+        from calibration.population import uncertainty_block, write_uncertainty_block
+        unc = uncertainty_block(result.purchase_fit, result.spend_fit)
+        if unc["uncertainty"]["parameters"]:
+            upath = Path(args.out).with_suffix(".uncertainty.yaml")
+            write_uncertainty_block(upath, unc, source=result.log.source)
+            note += f", and the fitted parameters' uncertainty to {upath} (for loyalsim psa)"
         print(note, file=sys.stderr if args.json else sys.stdout)
     return 0
 

@@ -110,6 +110,50 @@ def format_population_block(block: dict, *, source: str, n_customers: int, n_tra
     return header + text
 
 
+def uncertainty_block(purchase_fit, spend_fit) -> dict:
+    """The fitted parameters' estimation error as a scenario ``uncertainty:`` block.
+
+    Maximum likelihood is fitted on log parameters, so their asymptotic
+    distribution is normal on that scale: each parameter a lognormal (median the
+    estimate, sigma its log standard error), joined by a Gaussian copula with the
+    log-scale correlations of the inverse Hessian. ``loyalsim psa`` then carries
+    the customer base's estimation error into the answer.
+    """
+    params, pairs, groups = {}, [], {}
+    for fit, prefix, label in ((purchase_fit, "customers.purchase", "customer base: purchasing"),
+                               (spend_fit, "customers.spend", "customer base: spend")):
+        if fit is None or fit.log_covariance is None:
+            continue
+        names = list(fit.params)
+        cov = [[float(x) for x in row] for row in fit.log_covariance]
+        sd = [math.sqrt(max(cov[i][i], 0.0)) for i in range(len(names))]
+        fields = [f"{prefix}.{n}" for n in names]
+        for f, n, s in zip(fields, names, sd):
+            params[f] = {"dist": "lognormal", "median": _round(fit.params[n]), "sigma": _round(s)}
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                if sd[i] > 0 and sd[j] > 0:
+                    rho = cov[i][j] / (sd[i] * sd[j])
+                    pairs.append([fields[i], fields[j], _round(max(min(rho, 0.999), -0.999))])
+        groups[label] = fields
+    return {"uncertainty": {"defaults": True, "parameters": params, "correlation": pairs, "groups": groups}}
+
+
+def write_uncertainty_block(path, block: dict, source=None) -> Path:
+    """Write the uncertainty block (include it in a scenario as ``uncertainty: {include: FILE}``)."""
+    import yaml
+    path = Path(path)
+    header = ("# written by loyalsim calibrate" + (f" from {source}" if source else "") + ": the fitted parameters'\n"
+              "# estimation error (lognormal, correlated as the likelihood says). In a scenario built on this base:\n"
+              f"#   uncertainty: {{include: {path.name}}}\n# and loyalsim psa draws the customer base with the "
+              "behavioural assumptions.\n")
+    try:
+        path.write_text(header + yaml.safe_dump(block, sort_keys=False), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out {path}: cannot write the uncertainty block: {exc.strerror or exc}") from None
+    return path
+
+
 def write_population_block(path, block: dict, **provenance) -> Path:
     """Write the block to ``path`` (YAML); see :func:`format_population_block` for ``provenance``."""
     path = Path(path)

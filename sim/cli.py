@@ -193,6 +193,120 @@ def cmd_compare(args) -> int:
     return 128 + comparison.result.signal if comparison.interrupted else 0
 
 
+def _study_out(args):
+    """--out DIR for a study: the folder (created), its result store and the table format."""
+    if args.format is not None and not args.out:
+        raise UserError(f"--format {args.format}: only with --out DIR (the format of the table written there)")
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        _prepare_out(out_dir)
+    if args.html:
+        from reports.html import check_writable
+        check_writable(args.html)
+    return out_dir, _store(args, out_dir), args.format or "parquet"
+
+
+def _scenario_yaml(sc):
+    import yaml
+    return yaml.safe_dump(sc.resolved(), sort_keys=False)
+
+
+def cmd_sweep(args) -> int:
+    from reports.export import dumps, write_json, write_table
+    from reports.studies import render_sweep
+    from sim.studies.sweep import factors_of, run_sweep
+    sc = _load(args.file, args)
+    factors = factors_of(sc, args.vary)
+    block = sc.cfg.get("sweep") or {}
+    design = args.design or block.get("design", "grid")
+    samples = args.samples or block.get("samples", 32)
+    out_dir, store, fmt = _study_out(args)
+    res = run_sweep(sc, factors, design, samples, args.replications, workers=args.workers, backend=args.backend,
+                    scheduler=args.scheduler, store=store, progress=_progress(not args.json, "sweep"))
+    if res.table.empty:
+        raise Interrupted(res.interrupted or 2)
+    doc = res.summary()
+    if out_dir is not None:
+        write_table(res.table, out_dir / "sweep", fmt)
+        write_json(out_dir / "summary.json", doc)
+    if args.html:
+        from reports.html import render_sweep as html_sweep, write_report
+        write_report(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}", scenario_yaml=_scenario_yaml(sc),
+                                          seed=sc.cfg.seed, replications=doc["replications"]))
+        print(f"Wrote {args.html}", file=sys.stderr)
+    print(dumps(doc) if args.json else render_sweep(doc))
+    return 128 + res.interrupted if res.interrupted else 0
+
+
+def psa_report_input(psa, k=0):
+    """The shape reports.html.psa_sections reads, for strategy k."""
+    doc = psa.summary()
+    name = psa.strategies[k]
+    s = doc["strategies"][name]
+    rows = [r for r in doc.get("tornado", []) if r["strategy"] == k]
+    return {
+        "currency": psa.currency, "draws": doc["draws"], "incremental_profit": psa.incremental[:, k].tolist(),
+        "probability_pays": s["probability_pays"],
+        "acceptability": {"calendar_month": psa.months, "probability": s["probability_paid_back_by_month"]},
+        "evpi": doc["evpi"],
+        "evppi": [{"group": g, "value": v["evppi"], "parameters": v["parameters"]} for g, v in doc["evppi"].items()],
+        "tornado": {"base": s["plain_run_incremental_profit"],
+                    "rows": [{"parameter": r["field"], "low": r["low_value"], "high": r["high_value"],
+                              "at_low": r["low_incremental_profit"], "at_high": r["high_incremental_profit"]}
+                             for r in rows]},
+        "expected_loss": {"launch": s["expected_loss_if_launched"], "do_not_launch": s["expected_loss_if_not_launched"]},
+    }
+
+
+def cmd_psa(args) -> int:
+    from reports.export import dumps, write_json, write_table
+    from reports.studies import render_psa
+    from sim.studies.psa import run_psa
+    scenarios = [_load(f, args) for f in args.files]
+    out_dir, store, fmt = _study_out(args)
+    psa = run_psa(scenarios, args.draws, args.replications, tornado=not args.no_tornado, workers=args.workers,
+                  backend=args.backend, scheduler=args.scheduler, store=store,
+                  progress=_progress(not args.json, "draws"))
+    if psa.values.shape[0] < 2:
+        raise Interrupted(psa.interrupted or 2)
+    if (args.sobol or args.morris) and not psa.interrupted:
+        from sim.studies.sensitivity import uncertain_indices
+        import numpy as np
+        noise = float(np.var(psa.base_incremental[:, 0], ddof=1)) if psa.base_incremental.shape[0] > 1 else None
+        psa.sensitivity = uncertain_indices(scenarios[0], psa.priors, "sobol" if args.sobol else "morris",
+                                            args.sobol or args.morris, workers=args.workers, backend=args.backend,
+                                            scheduler=args.scheduler, store=store, noise_variance=noise,
+                                            progress=_progress(not args.json, "sensitivity"))
+    doc = psa.summary()
+    if out_dir is not None:
+        write_table(psa.table(), out_dir / "draws", fmt)
+        write_json(out_dir / "summary.json", doc)
+    if args.html:
+        from reports.html import render_psa as html_psa, write_report
+        write_report(args.html, html_psa(psa_report_input(psa), title=f"Uncertainty analysis: {scenarios[0].name}",
+                                         scenario_yaml=_scenario_yaml(scenarios[0]), seed=scenarios[0].cfg.seed,
+                                         replications=doc["replications"]))
+        print(f"Wrote {args.html}", file=sys.stderr)
+    print(dumps(doc) if args.json else render_psa(doc))
+    return 128 + psa.interrupted if psa.interrupted else 0
+
+
+def cmd_pilot(args) -> int:
+    from reports.export import dumps, write_json
+    from reports.studies import render_pilot
+    from sim.studies.pilot import run_pilot
+    sc = _load(args.file, args)
+    out_dir, store, _ = _study_out(args)
+    res = run_pilot(sc, args.members, args.control, args.months, args.pilot_replications, args.draws,
+                    args.replications, evsi=not args.no_evsi, workers=args.workers, backend=args.backend,
+                    scheduler=args.scheduler, store=store, progress=_progress(not args.json, "pilots"))
+    doc = res.summary()
+    if out_dir is not None:
+        write_json(out_dir / "summary.json", doc)
+    print(dumps(doc) if args.json else render_pilot(doc))
+    return 0
+
+
 def cmd_report(args) -> int:
     from reports.html import check_writable, render_run, write_report
     out = Path(args.html) if args.html else Path(args.dir) / "report.html"
@@ -241,6 +355,68 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(p)
     _html_option(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="vary scenario fields and see how the answer moves",
+                       description="Run a scenario at many settings (a grid, a Latin hypercube, a Sobol or Morris "
+                                   "design), every point against no programme on the same customers.")
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument("--vary", action="append", default=[], metavar="FIELD=SPEC",
+                   help="a field and its values: LOW:HIGH:N (N evenly spaced), LOW:HIGH (sampled designs) or A,B,C "
+                        "(repeatable; default: the scenario's sweep: block)")
+    p.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), default=None,
+                   help="grid (every combination, the default), lhs (Latin hypercube), sobol (Saltelli sample and "
+                        "Sobol indices) or morris (elementary effects)")
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="lhs: points; sobol: base sample (N x (2k+2) points); morris: trajectories (default 32)")
+    _scenario_options(p)
+    _run_options(p)
+    p.add_argument("--out", metavar="DIR", help="write the sweep table (sweep.parquet) and summary.json here, and keep "
+                                                "every point's results in DIR/store (a killed sweep resumes)")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="with --out: the table's format (default: parquet)")
+    _html_option(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("psa", help="how likely the programme pays, given what we don't know",
+                       description="Probabilistic sensitivity analysis: draw the uncertain assumptions (the "
+                                   "scenario's uncertainty: block, or every behavioural default's evidence range), run "
+                                   "each draw against no programme, and report the probability of paying, the expected "
+                                   "loss of each choice, when it pays back, and the value of information (EVPI, EVPPI).")
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML file(s); several: which strategy is best")
+    p.add_argument("--draws", type=int, default=None, metavar="N",
+                   help="parameter sets to draw (default: the uncertainty block's, 200)")
+    p.add_argument("--no-tornado", action="store_true", help="skip the one-at-a-time tornado")
+    p.add_argument("--sobol", type=int, default=None, metavar="N",
+                   help="also Sobol indices over the uncertain parameters (Saltelli base sample N)")
+    p.add_argument("--morris", type=int, default=None, metavar="R", help="also Morris screening with R trajectories")
+    _scenario_options(p)
+    _run_options(p)
+    p.add_argument("--out", metavar="DIR", help="write every draw (draws.parquet) and summary.json here, and keep the "
+                                                "results in DIR/store (a killed analysis resumes)")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="with --out: the draws table's format (default: parquet)")
+    _html_option(p)
+    p.set_defaults(func=cmd_psa)
+
+    p = sub.add_parser("pilot", help="is a pilot worth running before deciding?",
+                       description="Simulate the pilot a retailer would run (a treated group offered the programme "
+                                   "and a holdout control from the same base), report its power and the smallest lift "
+                                   "it can detect, and what it is worth (EVSI) against its cost, at several sizes.")
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument("--members", type=int, required=True, metavar="N", help="customers offered the programme")
+    p.add_argument("--control", type=int, required=True, metavar="M", help="customers held out")
+    p.add_argument("--months", type=int, required=True, metavar="K", help="length of the pilot in months")
+    p.add_argument("--pilot-replications", type=int, default=20, metavar="N",
+                   help="simulated pilots for the power (default 20)")
+    p.add_argument("--draws", type=int, default=None, metavar="N",
+                   help="uncertainty draws for the value of the pilot (default: the uncertainty block's, 200)")
+    p.add_argument("--no-evsi", action="store_true", help="power and detectable lift only (no uncertainty analysis)")
+    _scenario_options(p)
+    _run_options(p)
+    p.add_argument("--out", metavar="DIR", help="write summary.json here and keep the results in DIR/store")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--html", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_pilot)
 
     p = sub.add_parser("report", help="write the HTML report of a saved run (no simulation)",
                        description="Render the HTML report of a run saved with 'loyalsim run FILE --out DIR', from "

@@ -143,7 +143,14 @@ def scenario_schema() -> Section:
         "metrics": METRICS,
         "programme": programme_section(),
         "response": RESPONSE,
+        "uncertainty": _study_schema("priors"),
+        "sweep": _study_schema("sweep"),
     })
+
+
+def _study_schema(module):
+    import importlib
+    return importlib.import_module(f"sim.studies.{module}").SCHEMA
 
 
 # --------------------------------------------------------------------------- loading
@@ -439,7 +446,7 @@ def _segment(c, seg, i, file):
 BASELINE_FIELDS = ("customers", "horizon_days", "start_date", "metrics")
 BASELINE_ECONOMICS = ("currency", "gross_margin", "discount_rate")
 NOT_SIMULATED = ("name", "description", "seed", "replications")  # labels and run settings, not what an arm computes
-STUDY_BLOCKS = ()  # blocks that describe studies (sweep, uncertainty, optimise), not the simulated world
+STUDY_BLOCKS = ("sweep", "uncertainty", "optimise")  # blocks that describe studies, not the simulated world
 
 
 class Scenario:

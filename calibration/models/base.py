@@ -56,6 +56,7 @@ class ModelFit:
     iterations: int
     seconds: float
     message: str
+    log_covariance: list | None = None  # of the log parameters (inverse of the negative Hessian), when definite
 
     def as_dict(self) -> dict:
         return {
@@ -210,6 +211,7 @@ def maximise(
     value = ll_log(phi)
     theta = np.exp(phi)
     standard_errors = {n: float("nan") for n in names}
+    covariance = None
     definite = hessian is not None and _negative_definite(hessian)
     at_bound = bool(np.any(np.abs(phi) >= LOG_BOUND - 1e-6))
     unidentified = []
@@ -250,6 +252,7 @@ def maximise(
         iterations=int(result.nit),
         seconds=time.perf_counter() - began,
         message="converged" if converged else problems[0],
+        log_covariance=covariance.tolist() if covariance is not None else None,
     )
 
 

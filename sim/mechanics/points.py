@@ -157,6 +157,10 @@ class Points(Mechanic):
         self._ssp_per_point = self.value * (1.0 - cfg.expected_breakage)
         self._gg_sum = np.zeros(11)
         self._gg_n = np.zeros(11)
+        # f(v) depends on fixed traits and the earn multiplier: kept per customer, recomputed when
+        # the multiplier moves (a tier or a paid membership changes it)
+        self._f = self.column("_f", np.float64, 0.0)
+        self._f_mult = self.column("_f_mult", np.float64, np.nan)
 
     def grow(self, capacity):
         super().grow(capacity)
@@ -269,9 +273,15 @@ class Points(Mechanic):
 
     def value_of(self, idx):
         """f(v): the response the points' perceived value moves (sim.mechanics.value)."""
-        rate, days = self.reward_rate(idx)
-        v = perceived(rate, days, self.customers.responsiveness[idx], self.delay_half_days)
-        return response(v, self.value_half)
+        mult = self.multiplier(idx)
+        stale = mult != self._f_mult[idx]
+        if stale.any():
+            s = idx[stale]
+            rate, days = self.reward_rate(s, multiplier=mult[stale])
+            v = perceived(rate, days, self.customers.responsiveness[s], self.delay_half_days)
+            self._f[s] = response(v, self.value_half)
+            self._f_mult[s] = mult[stale]
+        return self._f[idx]
 
     def _refresh(self, idx):
         """Recompute this mechanic's behaviour factors from the customers' points state."""

@@ -137,6 +137,7 @@ class Tiers(Mechanic):
         self.dilution_factor = np.ones(self.n_levels)
         self._status_seek_mean = float(self.customers.status_seeking[: self.customers.n].mean() or 1.0)
         self._money = self.discount.any() or self.free_delivery.any() or (self.multiplier != 1.0).any()
+        self._money_worth = None  # customers x levels: the levels' money benefits, from fixed traits (kept)
         months = model.n_months
         self.monthly = {f"tier_{x.name}": np.zeros(months) for x in lv}
         self.monthly.update(upgrades=np.zeros(months), downgrades=np.zeros(months))
@@ -145,6 +146,10 @@ class Tiers(Mechanic):
 
     def grow(self, capacity):
         super().grow(capacity)
+        if self._money_worth is not None:
+            new = np.full((capacity, self.n_levels), np.nan)
+            new[: self._money_worth.shape[0]] = self._money_worth
+            self._money_worth = new
         if self.ring is not None:
             new = np.zeros((self.ring.shape[0], capacity), dtype=np.float32)
             new[:, : self.ring.shape[1]] = self.ring
@@ -176,22 +181,32 @@ class Tiers(Mechanic):
         c = self.customers
         out = np.zeros((idx.size, self.n_levels))
         if self._money:
-            w = c.responsiveness[idx].astype(np.float64)
-            basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
-            fee = self.economics.delivery_fee
-            out += w[:, None] * (self.discount[None, :] + self.free_delivery[None, :] * (fee / basket)[:, None])
-            points = self.model.mechanic("points")
-            if points is not None and (self.multiplier != 1.0).any():
-                # the extra points a level earns, at the points' own (delayed) value
-                at = []
-                for m in self.multiplier:
-                    rate, days = points.reward_rate(idx, multiplier=np.full(idx.size, m))
-                    at.append(perceived(rate, days, w, self.delay_half_days))
-                at = np.stack(at, axis=1)
-                out += at - at[:, :1]
+            if self._money_worth is None:
+                self._money_worth = np.full((c.capacity, self.n_levels), np.nan)
+            known = self._money_worth[idx]
+            todo = np.isnan(known[:, 0])
+            if todo.any():
+                known[todo] = self._money_worth_of(idx[todo])
+                self._money_worth[idx[todo]] = known[todo]
+            out += known
         if self.status.any():
             s = c.status_seeking[idx].astype(np.float64) / self._status_seek_mean
             out += s[:, None] * (self.status * self.dilution_factor)[None, :] * self.b.status_worth
+        return out
+
+    def _money_worth_of(self, idx):
+        """The levels' money benefits to these customers (discount, delivery, extra points), from fixed traits."""
+        c = self.customers
+        w = c.responsiveness[idx].astype(np.float64)
+        basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
+        fee = self.economics.delivery_fee
+        out = w[:, None] * (self.discount[None, :] + self.free_delivery[None, :] * (fee / basket)[:, None])
+        points = self.model.mechanic("points")
+        if points is not None and (self.multiplier != 1.0).any():
+            # the extra points a level earns, at the points' own (delayed) value
+            at = np.stack([perceived(*points.reward_rate(idx, multiplier=np.full(idx.size, m)), w,
+                                     self.delay_half_days) for m in self.multiplier], axis=1)
+            out += at - at[:, :1]
         return out
 
     # ------------------------------------------------------------------ behaviour

@@ -1,0 +1,179 @@
+"""Studies on the terminal: sweeps, the uncertainty analysis (PSA) and pilots, for a marketing lead."""
+from __future__ import annotations
+
+from reports.table import money
+
+
+def pct(x, digits=0):
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def _signed(x, cur=""):
+    if x is None:
+        return "n/a"
+    return ("+" if x >= 0 else "") + money(x, cur)
+
+
+def _value(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def render_sweep(doc) -> str:
+    cur = doc["currency"]
+    out = [f"Sweep of {doc['scenario']}: {doc['points']} points ({doc['design']}), {doc['replications']} replication"
+           f"{'s' if doc['replications'] != 1 else ''} each, every point against no programme on the same customers",
+           f"  varied: {', '.join(doc['varied'])}", ""]
+    share = doc.get("pays_at_share_of_points")
+    if share is not None:
+        out.append(f"The programme pays at {pct(share)} of the points swept.")
+    out.append("Best points by incremental profit (95% interval over replications):")
+    for r in doc["best"]:
+        ip = r["incremental_profit"]
+        ci = "" if ip["ci_low"] is None else f"  [{money(ip['ci_low'])} .. {money(ip['ci_high'])}]"
+        where = ", ".join(f"{f.split('.')[-1] if len(doc['varied']) > 1 else f} = {_value(r[f])}" for f in doc["varied"])
+        out.append(f"  {where:50} {money(ip['mean'], cur):>14}{ci}  ROI {pct(r['roi'])}, revenue {pct(r['revenue_lift'], 1)}")
+    w = doc.get("worst")
+    if w:
+        out.append(f"Worst point: {', '.join(f'{f} = {_value(w[f])}' for f in doc['varied'])}: "
+                   f"{money(w['incremental_profit']['mean'], cur)}")
+    out.append("")
+    out.append("Shape of the response (incremental profit):")
+    for f, s in doc["shape"].items():
+        line = f"  {f}: "
+        if "by_value" in s and len(s["by_value"]) <= 12:
+            line += ", ".join(f"{k} -> {money(v)}" for k, v in s["by_value"].items())
+        if s.get("rank_correlation") is not None:
+            line += ("; " if "by_value" in s and len(s["by_value"]) <= 12 else "") + \
+                    f"rank correlation {s['rank_correlation']:+.2f}"
+        out.append(line)
+    idx = doc.get("indices")
+    if idx:
+        out.append("")
+        first = next(iter(idx.values()))
+        if "first_order" in first:
+            out.append("Sobol indices of incremental profit (share of its variance; 95% bootstrap interval):")
+            for f, v in idx.items():
+                out.append(f"  {f:55} first order {v['first_order']:+.2f} (+/-{v['first_order_ci']:.2f})   "
+                           f"total {v['total_order']:+.2f} (+/-{v['total_order_ci']:.2f})")
+        else:
+            out.append("Morris screening of incremental profit (mean absolute elementary effect, currency):")
+            for f, v in sorted(idx.items(), key=lambda kv: -kv[1]["mu_star"]):
+                out.append(f"  {f:55} mu* {money(v['mu_star'], cur)} (+/-{money(v['mu_star_ci'])}), sigma {money(v['sigma'])}")
+    if doc.get("noise_share_of_differences") is not None:
+        out.append(f"Simulation noise is {pct(doc['noise_share_of_differences'])} of the differences between points "
+                   "(on common random numbers; the level of every point shares the replications' noise).")
+    return "\n".join(out)
+
+
+def render_psa(doc) -> str:
+    cur = doc["currency"]
+    out = []
+    n_params = len(doc["parameters"])
+    for name, s in doc["strategies"].items():
+        ip = s["incremental_profit"]
+        p = s["probability_pays"]
+        out += [f"{name}: how likely it pays, given what we don't know",
+                f"  {doc['draws']} draws of {n_params} uncertain assumptions (their plausible ranges from the evidence), "
+                f"each run against no programme on the same customers, over {doc['replications']} replication seeds.",
+                f"  Incremental profit over the horizon: expected {_signed(ip['mean'], cur)}; 90% of outcomes between "
+                f"{_signed(ip['p5'])} and {_signed(ip['p95'], cur)} (median {_signed(ip['p50'])}).",
+                f"  Probability it pays: {pct(p)}."]
+        out.append(f"  If you launch, the expected shortfall (when it does not pay) is "
+                   f"{money(s['expected_loss_if_launched'], cur)}; if you don't, the expected gain forgone (when it "
+                   f"would have paid) is {money(s['expected_loss_if_not_launched'], cur)}.")
+        acc = s["probability_paid_back_by_month"]
+        marks = [m for m in (6, 12, 18, 24, 36, 48, 60) if m <= len(acc)] or [len(acc)]
+        out.append("  Probability of having paid back by month " +
+                   ", ".join(f"{m}: {pct(acc[m - 1])}" for m in marks) + ".")
+        if s.get("noise_share_of_variance") is not None:
+            out.append(f"  Simulation noise is {pct(s['noise_share_of_variance'])} of that spread; the rest is the "
+                       "assumptions. (A plain run's interval shows only the noise.)")
+        out.append("")
+    dec = doc["decision"]
+    if len(dec["options"]) > 2:
+        out.append("Probability each choice is best: " + ", ".join(
+            f"{o} {pct(dec['probability_best'][o])}" for o in dec["options"]))
+    best = dec["best_on_expectation"]
+    p_best = dec["probability_best"][best]
+    verdict = ("launch" if best != "no programme" else "do not launch") + (
+        f" ({best})" if best != "no programme" and len(dec["options"]) > 2 else "")
+    if p_best >= 0.9:
+        out.append(f"Verdict: {verdict}: it is the better choice in {pct(p_best)} of the plausible worlds.")
+    else:
+        out.append(f"Verdict: on current evidence, {verdict}, but it is the better choice in only {pct(p_best)} "
+                   "of the plausible worlds: cannot tell yet.")
+    out.append("")
+    out.append(f"What is worth learning before deciding (expected value of information, {cur}):")
+    out.append(f"  {'everything we do not know (EVPI)':45} {money(doc['evpi']):>12}")
+    for g, v in doc["evppi"].items():
+        out.append(f"  {g:45} {money(v['evppi']):>12}   ({len(v['parameters'])} parameter"
+                   f"{'s' if len(v['parameters']) != 1 else ''})")
+    if doc.get("largest_evppi_group") and doc["evpi"] > 0:
+        out.append(f"  -> {doc['largest_evppi_group']} decides most: learn about it first (a pilot measures it; "
+                   "see loyalsim pilot).")
+    elif doc["evpi"] == 0:
+        out.append("  -> nothing we could learn would change the decision: the same choice wins in every draw.")
+    tor = doc.get("tornado")
+    if tor:
+        out.append("")
+        out.append("One assumption at a time, from its 5th to its 95th percentile (others as written):")
+        for r in tor[:8]:
+            out.append(f"  {r['field']:55} {_signed(r['low_incremental_profit'])} .. "
+                       f"{_signed(r['high_incremental_profit'], cur)}")
+    sens = doc.get("sensitivity")
+    if sens:
+        out.append("")
+        out.append(render_sweep_indices(sens, cur))
+    return "\n".join(out)
+
+
+def render_pilot(doc) -> str:
+    cur = doc["currency"]
+    out = [f"A pilot of {doc['members']:,} customers offered the programme and {doc['control']:,} held out, for "
+           f"{doc['months']} months ({doc['replications']} simulated pilots)",
+           f"  Measured: {doc['outcome']}; control customers spend {money(doc['control_spend_per_customer'], cur)} "
+           "each over the pilot.",
+           f"  Smallest lift it can detect (5% significance, 80% power): {money(doc['minimum_detectable_lift'], cur)} "
+           f"per customer ({pct(doc['minimum_detectable_lift_relative'], 1)}).",
+           f"  The scenario's own lift over those months: {money(doc['scenario_lift'], cur)} per customer "
+           f"({pct(doc['scenario_lift_relative'], 1)}); a pilot this size finds it "
+           f"{pct(doc['power_at_scenario_lift'])} of the time (normal approximation "
+           f"{pct(doc['power_normal_approximation'])})."]
+    if "evsi" in doc:
+        out += ["",
+                f"What the pilot is worth (expected value of sample information): {money(doc['evsi'], cur)}, of "
+                f"{money(doc['evpi'], cur)} that perfect information would be worth.",
+                f"  It costs {money(doc['pilot_cost'], cur)} to run, and deciding {doc['months']} months later forgoes "
+                f"{money(doc['cost_of_waiting'], cur)} in expectation: net {_signed(doc['net_value'], cur)}.",
+                "  By size (treated / control): " + "; ".join(
+                    f"{s['members']:,}/{s['control']:,}: EVSI {money(s['evsi'])}, net {_signed(s['net_value'])}"
+                    for s in doc["sizes"])]
+        b = doc["best_size"]
+        if doc["worth_running"]:
+            out.append(f"Verdict: run the pilot before deciding (the best of these sizes is {b['members']:,} / "
+                       f"{b['control']:,}).")
+        elif b["net_value"] > 0:
+            out.append(f"Verdict: not at this size; a pilot of {b['members']:,} / {b['control']:,} would be worth "
+                       "running.")
+        else:
+            out.append("Verdict: decide now: no pilot of these sizes is worth its cost and delay "
+                       f"(probability it pays on current evidence: {pct(doc['probability_pays_now'])}).")
+    return "\n".join(out)
+
+
+def render_sweep_indices(sens, cur):
+    lines = []
+    if sens.get("sobol"):
+        lines.append("Sobol indices of incremental profit over the uncertain parameters (95% bootstrap interval):")
+        for f, v in sorted(sens["sobol"].items(), key=lambda kv: -kv[1]["total_order"]):
+            lines.append(f"  {f:55} first {v['first_order']:+.2f} (+/-{v['first_order_ci']:.2f})  total "
+                         f"{v['total_order']:+.2f} (+/-{v['total_order_ci']:.2f})")
+    if sens.get("morris"):
+        lines.append("Morris screening (mean absolute elementary effect on incremental profit):")
+        for f, v in sorted(sens["morris"].items(), key=lambda kv: -kv[1]["mu_star"]):
+            lines.append(f"  {f:55} mu* {money(v['mu_star'], cur)} (+/-{money(v['mu_star_ci'])})")
+    if sens.get("noise_share_of_variance") is not None:
+        lines.append(f"  Simulation noise: {pct(sens['noise_share_of_variance'])} of the variance.")
+    return "\n".join(lines)
