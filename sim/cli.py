@@ -101,9 +101,12 @@ def cmd_validate(args) -> int:
             print(json.dumps({"file": str(args.file), "valid": False, "error": str(e)}, indent=2))
         raise
     if args.explain:
-        from sim.schema import describe
-        for field, default, doc in describe(scenario.scenario_schema()):
-            print(f"{field:55} {default:>14}  {doc}")
+        from reports import explain
+        if getattr(args, "json", False):
+            from reports.export import dumps
+            print(dumps({"file": str(args.file), "fields": explain.rows(sc)}))
+        else:
+            print(explain.render(sc))
         return 0
     mech = [k for k, v in sc.cfg.programme.items() if v is not None and v.get("enabled", True)]
     if getattr(args, "json", False):
@@ -117,6 +120,18 @@ def cmd_validate(args) -> int:
           f"({sc.cfg.customers.start}), {sc.cfg.horizon_days} days, {sc.cfg.replications} replications; "
           f"programme: {', '.join(mech) if mech else 'none'}")
     return 0
+
+
+def _note_on_scale(sc):
+    """Warn when the customers acquired during the horizon outnumber the launch base: the answer is then
+    mostly about new customers, which is rarely what a --set customers.initial meant."""
+    c = sc.cfg.customers
+    acquired = c.acquisition.per_day * sc.cfg.horizon_days
+    if acquired > c.initial:
+        print(f"loyalsim: note: {acquired:,.0f} customers are acquired during the horizon "
+              f"(customers.acquisition.per_day {c.acquisition.per_day:g}) against {c.initial:,} at launch: most "
+              "customers will be new ones; scale customers.acquisition.per_day with customers.initial",
+              file=sys.stderr)
 
 
 def _prepare_out(out_dir: Path):
@@ -137,6 +152,7 @@ def cmd_run(args) -> int:
     if args.html:
         from reports.html import check_writable
         check_writable(args.html)
+    _note_on_scale(sc)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         from sim.limits import check_run
@@ -307,6 +323,45 @@ def cmd_pilot(args) -> int:
     return 0
 
 
+def cmd_optimise(args) -> int:
+    from reports.export import dumps
+    from reports.studies import render_optimise
+    from sim.studies import optimise as opt
+    sc = _load(args.file, args)
+    problem = opt.problem_of(sc, vary=args.vary, budget=args.budget, objectives=args.objective,
+                             constraints=args.constraint, replications=args.replications, batch=args.batch,
+                             finalists=args.finalists, indifference=args.indifference, confidence=args.confidence,
+                             max_replications=args.max_replications, confirm=args.confirm, robust=args.robust,
+                             draws=args.draws)
+    out_dir, store, fmt = _study_out(args)
+    evaluator = opt.SimulationEvaluator(sc, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
+                                        store=store)
+    try:
+        res = opt.run_optimise(problem, evaluator, storage=opt.storage_url(out_dir), scenario=sc,
+                               progress=lambda label: _progress(not args.json, label))
+    except KeyboardInterrupt:
+        kept = f"{out_dir}" if out_dir is not None else f"{store}" if store else None
+        print("loyalsim: optimise: " + (f"finished trials and replications are kept in {kept}; run the same command "
+                                        "again to continue" if kept else "nothing kept (add --out DIR to resume)"),
+              file=sys.stderr)
+        raise
+    doc = res.summary()
+    written = opt.write_outputs(out_dir, sc, res, doc, fmt) if out_dir is not None else []
+    if args.html:
+        from reports.html import render_optimise as html_optimise, write_report
+        write_report(args.html, html_optimise(res.report_input(), title=f"Optimisation: {sc.name}",
+                                              scenario_yaml=_scenario_yaml(sc), seed=sc.cfg.seed,
+                                              replications=problem.replications))
+        print(f"Wrote {args.html}", file=sys.stderr)
+    if args.json:
+        print(dumps(doc))
+    else:
+        print(render_optimise(doc))
+        if written:
+            print(f"\nWrote {out_dir}/: {', '.join(written)}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from reports.html import check_writable, render_run, write_report
     out = Path(args.html) if args.html else Path(args.dir) / "report.html"
@@ -418,6 +473,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_pilot)
 
+    p = sub.add_parser("optimise", help="find the best programme design within bounds, and how sure that is",
+                       description="Search a programme's settings within bounds (Optuna: TPE, or NSGA-II for two "
+                                   "objectives), every design against no programme on the same customers; then pick "
+                                   "among the best few and no programme with a guarantee (Kim & Nelson's KN procedure "
+                                   "on fresh replications), and report the choice's profit re-estimated on replications "
+                                   "the search never saw, the probability it is within the indifference zone of the "
+                                   "best, and the runner-up.")
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument("--vary", action="append", default=[], metavar="FIELD=SPEC",
+                   help="a field and its bounds: LOW:HIGH (a whole-number field stays whole) or A,B,C (a list of "
+                        "values, e.g. downgrade policies); repeatable (default: the scenario's optimise: vary: block)")
+    p.add_argument("--budget", type=int, default=None, metavar="N", help="designs to try (default 40)")
+    p.add_argument("--objective", action="append", default=[], metavar="NAME",
+                   help="incremental_profit (default), npv, roi or retention_lift; give two for a trade-off and a "
+                        "Pareto front (e.g. --objective incremental_profit --objective liability_end)")
+    p.add_argument("--constraint", action="append", default=[], metavar="NAME<=VALUE",
+                   help="a limit on a design's mean, e.g. 'programme_cost_per_member<=40', 'liability_end<=300000', "
+                        "'retention_lift>=0.01' (1 point); repeatable; a design that breaks one is never chosen")
+    p.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="designs proposed at once (default 4; not tied to --workers, so the trials do not depend on it)")
+    p.add_argument("--finalists", type=int, default=None, metavar="K",
+                   help="best designs that go to the selection, with no programme (default 5)")
+    p.add_argument("--indifference", default=None, metavar="AMOUNT",
+                   help="differences smaller than this do not matter: an amount (e.g. 50000) or a share of the "
+                        "no-programme profit (e.g. 0.2%%, the default)")
+    p.add_argument("--confidence", type=float, default=None, metavar="P",
+                   help="the selection's probability of picking a design within the indifference zone (default 0.95)")
+    p.add_argument("--max-replications", type=int, default=None, metavar="N",
+                   help="the most fresh replications a finalist gets in the selection (default 200)")
+    p.add_argument("--confirm", type=int, default=None, metavar="N",
+                   help="fresh replications that re-estimate the chosen design after the selection (default 10)")
+    p.add_argument("--robust", action="store_true",
+                   help="also rank the finalists across draws of the uncertain assumptions, by expected profit and by "
+                        "the mean of the worst 10%% of draws")
+    p.add_argument("--draws", type=int, default=None, metavar="N", help="with --robust: draws (default 40)")
+    _scenario_options(p)
+    _run_options(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="write best.yaml (ready to run), the trials table, summary.json and the Pareto front here; "
+                        "keep Optuna's trials in DIR/optuna.db and the results in DIR/store (a killed run resumes)")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="with --out: the tables' format (default: parquet)")
+    _html_option(p)
+    p.set_defaults(func=cmd_optimise)
+
     p = sub.add_parser("report", help="write the HTML report of a saved run (no simulation)",
                        description="Render the HTML report of a run saved with 'loyalsim run FILE --out DIR', from "
                                    "the files in DIR, without simulating again.")
@@ -431,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="scenario YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a scenario field (repeatable)")
-    p.add_argument("--explain", action="store_true", help="list every field, its default and its source")
+    p.add_argument("--explain", action="store_true", help="list every field in force: its value, default, plausible range and source")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document (file, valid, name, customers, horizon_days, replications, "
                         "programme mechanics)")

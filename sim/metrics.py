@@ -202,7 +202,7 @@ def paired_lift(base: list[float], prog: list[float]) -> dict:
     p = np.asarray(prog, dtype=float)
     diff = p - b
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(b != 0, diff / np.abs(b), np.where(diff == 0, 0.0, np.nan))
+        rel = np.where(b != 0, diff / np.abs(b), np.nan)  # a change from nothing has no relative size
     return {"absolute": interval(diff.tolist()), "relative": interval(rel.tolist())}
 
 
@@ -219,12 +219,13 @@ def prob_greater(a: list[float], b: list[float]) -> float | None:
 
 
 def payback_month(monthly_incremental: np.ndarray) -> int | None:
-    """First month (1-based) from which the cumulative incremental profit stays >= 0."""
+    """First month (1-based) from which the cumulative incremental profit stays above 0; None if it
+    never does within the horizon (a programme with no effect at all never pays back)."""
     cum = np.cumsum(monthly_incremental)
-    if cum.size == 0 or cum[-1] < 0:
+    if cum.size == 0 or cum[-1] <= 0:
         return None
-    neg = np.flatnonzero(cum < 0)
-    return int(neg[-1] + 2) if neg.size else 1
+    below = np.flatnonzero(cum <= 0)
+    return int(below[-1] + 2) if below.size else 1
 
 
 # --------------------------------------------------------------------------- members

@@ -207,6 +207,8 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
         "roi": interval([x for x in roi if x is not None]) if any(x is not None for x in roi)
         else {"mean": None, "ci_low": None, "ci_high": None},
         "payback_month": payback_month(monthly_incr),
+        # nothing to recover: the cumulative incremental profit is never below zero
+        "payback_immediate": bool(monthly_incr.size and (np.cumsum(monthly_incr) >= 0).all() and monthly_incr.sum() > 0),
         "incremental_revenue": interval([p["revenue"] - b["revenue"] for b, p in zip(bm, pm)]),
         "programme_lines": {k: _mean(v) for k, v in sorted(lines.items())},
         "programme_income_lines": {k: _mean(v) for k, v in sorted(income.items())},
