@@ -84,6 +84,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--response", metavar="FILE",
                         help="fit a scenario's programme-response strengths to observed lifts "
                              "(YAML: scenario, lifts); --out writes the response block")
+    parser.add_argument("--beyond-evidence", action="store_true",
+                        help="with --response: let the strengths go past the evidence ranges (to the schema's limit, 20x "
+                             "the defaults) to see what reaching the lifts would take; the block is written with a warning")
     parser.add_argument("--maxiter", type=int, default=500, metavar="N",
                         help="optimiser iteration limit per fit (default: 500)")
 
@@ -187,7 +190,7 @@ def _run_response(args) -> int:
     """Programme response from evidence: response strengths that reproduce observed lifts."""
     from calibration.response import fit_response, read_evidence, render, response_block
     evidence = read_evidence(args.response)
-    fit = fit_response(evidence)
+    fit = fit_response(evidence, beyond_evidence=getattr(args, "beyond_evidence", False))
     if args.json:
         print(json.dumps({
             "strengths": fit.strengths, "baseline": fit.baseline, "programme": fit.programme,
@@ -201,8 +204,11 @@ def _run_response(args) -> int:
               "strengths; no response block written", file=sys.stderr)
         return 2
     if args.out:
+        beyond = {c: s for c, s in fit.strengths.items() if s > 2.0}
+        warning = ("# WARNING: beyond the evidence: " + ", ".join(f"{c} {s:.3g}x" for c, s in beyond.items())
+                   + " the evidence-sized defaults (the evidence allows up to 2x)\n") if beyond else ""
         _write_yaml(args.out, response_block(fit),
                     f"# written by loyalsim calibrate --response {args.response}: response strengths per channel\n"
-                    "# include it in the scenario: response: {include: THIS_FILE}\n")
+                    + warning + "# include it in the scenario: response: {include: THIS_FILE}\n")
         print(f"wrote the response block to {args.out}", file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -98,7 +98,7 @@ def read_evidence(path) -> Evidence:
     return Evidence(scenario_path=scen, lifts=lifts, customers=customers, file=str(path))
 
 
-def fit_response(ev: Evidence, seed=20240601, max_evals=60) -> ResponseFit:
+def fit_response(ev: Evidence, seed=20240601, max_evals=60, beyond_evidence=False) -> ResponseFit:
     from sim import scenario as scenario_mod
     from sim.api import run_arms
 
@@ -140,6 +140,9 @@ def fit_response(ev: Evidence, seed=20240601, max_evals=60) -> ResponseFit:
                          for m, t in targets.items()])
 
     bounds = strength_bounds()
+    if beyond_evidence:  # up to the schema's hard limit: to see what it would take, not to use as a default
+        from sim.scenario import RESPONSE
+        bounds = {c: (0.0, RESPONSE.fields[c].hi) for c in CHANNELS}
     lo = np.array([math.log(max(bounds[c][0], 0.01)) for c in channels])
     hi = np.array([math.log(bounds[c][1]) for c in channels])
     x = gauss_newton(residuals, np.zeros(len(channels)), lo=lo, hi=hi, max_evals=max_evals)

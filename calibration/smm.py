@@ -209,10 +209,12 @@ def gauss_newton(residuals, x0, lo, hi, max_evals=60, step=0.1, tol=1e-4):
     mu = 1e-2
     while evals + x.size + 1 <= max_evals and float(f @ f) > 1e-8:
         J = np.empty((f.size, x.size))
+        upper = np.broadcast_to(np.asarray(hi, dtype=float), x.shape)
         for j in range(x.size):
             xj = x.copy()
-            xj[j] += step
-            J[:, j] = (residuals(xj) - f) / step
+            h = step if x[j] + step <= upper[j] else -step  # at the upper bound: a backward difference
+            xj[j] += h
+            J[:, j] = (residuals(xj) - f) / h
             evals += 1
         A = J.T @ J
         g = J.T @ f
