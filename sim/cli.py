@@ -152,11 +152,11 @@ def cmd_run(args) -> int:
     if args.html:
         from reports.html import check_writable
         check_writable(args.html)
+    from sim.limits import check_run
+    check_run(sc, workers=args.workers, backend=args.backend)  # refuse a run that cannot fit before --out exists
     _note_on_scale(sc)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
-        from sim.limits import check_run
-        check_run(sc, workers=args.workers, backend=args.backend)  # refuse a run that cannot fit before --out exists
         _prepare_out(out_dir)
     store = _store(args, out_dir)
     result = sim.run(sc, workers=args.workers, backend=args.backend, scheduler=args.scheduler, store=store,
@@ -331,7 +331,8 @@ def cmd_optimise(args) -> int:
     problem = opt.problem_of(sc, vary=args.vary, budget=args.budget, objectives=args.objective,
                              constraints=args.constraint, replications=args.replications, batch=args.batch,
                              finalists=args.finalists, indifference=args.indifference, confidence=args.confidence,
-                             max_replications=args.max_replications, confirm=args.confirm, robust=args.robust,
+                             initial=args.initial, max_replications=args.max_replications, confirm=args.confirm,
+                             robust=args.robust,
                              draws=args.draws)
     out_dir, store, fmt = _study_out(args)
     evaluator = opt.SimulationEvaluator(sc, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
@@ -500,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "no-programme profit (e.g. 0.2%%, the default)")
     p.add_argument("--confidence", type=float, default=None, metavar="P",
                    help="the selection's probability of picking a design within the indifference zone (default 0.95)")
+    p.add_argument("--initial", type=int, default=None, metavar="N",
+                   help="fresh replications every finalist gets first in the selection (default 10)")
     p.add_argument("--max-replications", type=int, default=None, metavar="N",
                    help="the most fresh replications a finalist gets in the selection (default 200)")
     p.add_argument("--confirm", type=int, default=None, metavar="N",

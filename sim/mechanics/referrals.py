@@ -331,7 +331,8 @@ class Referrals(Mechanic):
             "max_generation": float(gen.max()) if gen.size else 0.0,
             "spend_per_year_referred": spend_ref,
             "spend_per_year_acquired": spend_acq,
-            "spend_ratio_referred_vs_acquired": spend_ref / spend_acq if acquired.any() and real.size else float("nan"),
+            "spend_ratio_referred_vs_acquired": spend_ref / spend_acq if acquired.any() and real.size and spend_acq
+            else float("nan"),
             "alive_share_referred": float(c.alive[real].mean()) if real.size else float("nan"),
             "alive_share_acquired": float(c.alive[:n][acquired].mean()) if acquired.any() else float("nan"),
         }

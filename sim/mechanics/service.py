@@ -63,7 +63,7 @@ import simpy
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Int, Num, NonNeg, Pos, Prob, Section
+from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
 
 MIN_PER_DAY = 1440.0
 
@@ -161,7 +161,7 @@ class ServiceDesk(Mechanic):
         "contact_delay_days": NonNeg(2.0, "mean days from the order to the contact, exponential (seed assumption)"),
         "contact_from_hour": Num(7.0, lo=0.0, hi=24.0, doc="customers get in touch from this hour ... (seed assumption)"),
         "contact_to_hour": Num(23.0, lo=0.0, hi=24.0, doc="... to this hour, uniformly (seed assumption)"),
-        "staff": Int(2, lo=1, hi=100000, doc="agents on duty while the desk is open"),
+        "staff": Int(2, lo=1, hi=1000, doc="agents on duty while the desk is open"),
         "open_hour": Num(8.0, lo=0.0, hi=24.0, doc="desk opens (hour of day)"),
         "close_hour": Num(20.0, lo=0.0, hi=24.0, doc="desk closes; contacts still queued carry over to the next opening"),
         "handling": Section(fields={
@@ -182,8 +182,13 @@ class ServiceDesk(Mechanic):
             "smoothing": Prob(0.7, "weight of the latest contact in satisfaction (exponential smoothing; seed: the last experience dominates)"),
             "memory_days": Pos(365.0, "satisfaction fades back to neutral with this e-folding time (seed assumption)"),
         }),
-        "churn_effect_negative": NonNeg(1.2, "dropout x exp(-k s w) for s < 0: one abandoned contact (s = -0.56) about doubles an average customer's hazard (TARP complaint studies: unresolved problems halve repurchase; size seed)"),
-        "churn_effect_positive": NonNeg(0.5, "the same for s > 0: satisfaction protects, less strongly than dissatisfaction hurts (Mittal, Ross & Baldasare 1998; Bolton 1998; size seed)"),
+        "churn_effect_negative": Effect(1.2, 0.6, 2.0, hi=10.0, source="TARP complaint studies: unresolved problems "
+                                        "halve repurchase (size a seed assumption)",
+                                        doc="dropout x exp(-k s w) for s < 0: one abandoned contact (s = -0.56) about "
+                                            "doubles an average customer's hazard"),
+        "churn_effect_positive": Effect(0.5, 0.2, 1.0, hi=10.0, source="Mittal, Ross & Baldasare 1998; Bolton 1998: "
+                                        "satisfaction protects less than dissatisfaction hurts (size a seed assumption)",
+                                        doc="the same for s > 0"),
         "baseline_staff": Int(0, lo=0, hi=100000, doc="agents the business pays for without the programme: the ledger books only staff beyond (or short of) them"),
     })
 

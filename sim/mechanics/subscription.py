@@ -50,6 +50,7 @@ mechanic (earlier in the day) books it once and marks ``orders.free_delivery``.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
@@ -342,14 +343,14 @@ class Subscription(Mechanic):
         base = _logit(anchor)
         off = 0.0
         for _ in range(30):  # Newton on the mean renewal rate
-            q = 1.0 / (1.0 + np.exp(-(base + z_ref + off)))
+            q = expit(base + z_ref + off)
             gap = (w * q).sum() - anchor
             slope = (w * q * (1 - q)).sum()
             if abs(gap) < 1e-10 or slope <= 0:
                 break
             off -= gap / slope
         z = k * (logv - (w * LV_BINS).sum())
-        return 1.0 / (1.0 + np.exp(-(base + z + off)))
+        return expit(base + z + off)  # the logistic, without overflow at extreme log-odds
 
     # ------------------------------------------------------------------ hooks
     def start_day(self, day):
