@@ -181,8 +181,9 @@ class Tiers(Mechanic):
         c = self.customers
         out = np.zeros((idx.size, self.n_levels))
         if self._money:
-            if self._money_worth is None:
+            if self._money_worth is None:  # every customer at once, the first time (later arrivals as they come)
                 self._money_worth = np.full((c.capacity, self.n_levels), np.nan)
+                self._money_worth[: c.n] = self._money_worth_of(np.arange(c.n))
             known = self._money_worth[idx]
             todo = np.isnan(known[:, 0])
             if todo.any():
