@@ -222,9 +222,17 @@ def _study_out(args):
     return out_dir, _store(args, out_dir), args.format or "parquet"
 
 
-def _scenario_yaml(sc):
+def _scenario_yaml(sc, extra=None):
+    """The resolved scenario as YAML (with ``extra`` blocks, e.g. the sweep that was run), for reports."""
     import yaml
-    return yaml.safe_dump(sc.resolved(), sort_keys=False)
+    return yaml.safe_dump({**sc.resolved(), **(extra or {})}, sort_keys=False)
+
+
+def _sweep_block(factors, design, samples, replications):
+    """The sweep as a scenario's sweep: block, so `loyalsim sweep` on the saved scenario runs it again."""
+    vary = {f.field: list(f.values) if f.values is not None else f"{f.low:g}:{f.high:g}" + (f":{f.n}" if f.n else "")
+            for f in factors}
+    return {"sweep": {"design": design, "samples": samples, "replications": replications, "vary": vary}}
 
 
 def cmd_sweep(args) -> int:
@@ -237,6 +245,7 @@ def cmd_sweep(args) -> int:
     design = args.design or block.get("design", "grid")
     samples = args.samples or block.get("samples", 32)
     out_dir, store, fmt = _study_out(args)
+    block = _sweep_block(factors, design, samples, args.replications or block.get("replications") or sc.cfg.replications)
     res = run_sweep(sc, factors, design, samples, args.replications, workers=args.workers, backend=args.backend,
                     scheduler=args.scheduler, store=store, progress=_progress(not args.json, "sweep"))
     if res.table.empty:
@@ -245,25 +254,26 @@ def cmd_sweep(args) -> int:
     if out_dir is not None:
         write_table(res.table, out_dir / "sweep", fmt)
         write_json(out_dir / "summary.json", doc)
+        (out_dir / "scenario.resolved.yaml").write_text(_scenario_yaml(sc, block))
     if args.html:
         from reports.html import render_sweep as html_sweep, write_report
-        write_report(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}", scenario_yaml=_scenario_yaml(sc),
+        write_report(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}",
+                                          scenario_yaml=_scenario_yaml(sc, block),
                                           seed=sc.cfg.seed, replications=doc["replications"]))
         print(f"Wrote {args.html}", file=sys.stderr)
     print(dumps(doc) if args.json else render_sweep(doc))
     return 128 + res.interrupted if res.interrupted else 0
 
 
-def psa_report_input(psa, k=0):
-    """The shape reports.html.psa_sections reads, for strategy k."""
-    doc = psa.summary()
-    name = psa.strategies[k]
+def psa_report_input(doc, incremental, k=0):
+    """The shape reports.html.psa_sections reads, for strategy k, from the PSA's summary and its draws."""
+    name = list(doc["strategies"])[k]
     s = doc["strategies"][name]
     rows = [r for r in doc.get("tornado", []) if r["strategy"] == k]
     return {
-        "currency": psa.currency, "draws": doc["draws"], "incremental_profit": psa.incremental[:, k].tolist(),
+        "currency": doc["currency"], "draws": doc["draws"], "incremental_profit": list(incremental),
         "probability_pays": s["probability_pays"],
-        "acceptability": {"calendar_month": psa.months, "probability": s["probability_paid_back_by_month"]},
+        "acceptability": {"calendar_month": doc.get("months"), "probability": s["probability_paid_back_by_month"]},
         "evpi": doc["evpi"],
         "evppi": [{"group": g, "value": v["evppi"], "parameters": v["parameters"]} for g, v in doc["evppi"].items()],
         "tornado": {"base": s["plain_run_incremental_profit"],
@@ -295,11 +305,14 @@ def cmd_psa(args) -> int:
                                             progress=_progress(not args.json, "sensitivity"))
     doc = psa.summary()
     if out_dir is not None:
+        from reports.export import write_resolved
         write_table(psa.table(), out_dir / "draws", fmt)
         write_json(out_dir / "summary.json", doc)
+        write_resolved(out_dir, scenarios[0])
     if args.html:
         from reports.html import render_psa as html_psa, write_report
-        write_report(args.html, html_psa(psa_report_input(psa), title=f"Uncertainty analysis: {scenarios[0].name}",
+        write_report(args.html, html_psa(psa_report_input(doc, psa.incremental[:, 0]),
+                                         title=f"Uncertainty analysis: {scenarios[0].name}",
                                          scenario_yaml=_scenario_yaml(scenarios[0]), seed=scenarios[0].cfg.seed,
                                          replications=doc["replications"]))
         print(f"Wrote {args.html}", file=sys.stderr)
@@ -364,12 +377,51 @@ def cmd_optimise(args) -> int:
 
 
 def cmd_report(args) -> int:
+    """The report of a saved run, sweep or uncertainty analysis, from its --out folder (never simulates)."""
     from reports.html import check_writable, render_run, write_report
-    out = Path(args.html) if args.html else Path(args.dir) / "report.html"
+    folder = Path(args.dir)
+    out = Path(args.html) if args.html else folder / "report.html"
     check_writable(out)
-    write_report(out, render_run(Path(args.dir)))
+    study = _saved_study(folder)
+    write_report(out, study() if study else render_run(folder))
     print(f"Wrote {out}")
     return 0
+
+
+def _saved_study(folder: Path):
+    """A renderer for a saved sweep or PSA folder, or None for a run's."""
+    import json
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        return None
+    try:
+        doc = json.loads(summary.read_text())
+    except ValueError:
+        raise UserError(f"{summary}: not a JSON summary written by loyalsim") from None
+    if not isinstance(doc, dict) or not ({"evpi", "design"} & set(doc)):
+        return None
+    import pandas as pd
+    name = "draws" if "evpi" in doc else "sweep"
+    table = next((folder / f"{name}.{ext}" for ext in ("parquet", "csv") if (folder / f"{name}.{ext}").is_file()), None)
+    if table is None:
+        raise UserError(f"{folder}: no {name}.parquet or {name}.csv beside summary.json")
+    df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+    resolved = folder / "scenario.resolved.yaml"
+    text = resolved.read_text() if resolved.is_file() else None
+    import yaml
+    seed = (yaml.safe_load(text) or {}).get("seed") if text else None
+    from reports import html
+    if name == "draws":
+        first = list(doc["strategies"])[0]
+        draws = df[df.strategy == first].sort_values("draw")["incremental_profit"].to_numpy()
+        return lambda: html.render_psa(psa_report_input(doc, draws), title=f"Uncertainty analysis: {first}",
+                                       scenario_yaml=text, seed=seed, replications=doc["replications"])
+    cols = ["point", "replication", *doc["varied"], "incremental_profit", "roi", "lift_revenue_relative",
+            "lift_retention_rate"]
+    sweep = {"currency": doc["currency"], "design": doc["design"], "varied": doc["varied"],
+             "metric": "incremental_profit", "table": df[[c for c in cols if c in df.columns]]}
+    return lambda: html.render_sweep(sweep, title=f"Sweep: {doc['scenario']}", scenario_yaml=text, seed=seed,
+                                     replications=doc["replications"])
 
 
 # --------------------------------------------------------------------------- parser

@@ -399,3 +399,22 @@ def test_sweep_and_psa_reports_in_a_browser(browser, saved_run, study_pages, tmp
     assert "probability that it pays" in seen["verdict"]
     seen = open_report(browser, study_pages["sweep_2"], tmp_path / "sweep_top.png")
     assert_read_cleanly(seen, min_charts=1)
+
+
+def test_sweep_and_psa_commands_write_reports_a_browser_reads(browser, tmp_path, monkeypatch):
+    """loyalsim sweep --html and psa --html, as a user runs them; loyalsim report DIR rebuilds each from
+    its --out folder without simulating, to the same bytes."""
+    sweep_out, psa_out = tmp_path / "sweep", tmp_path / "psa"
+    _cli("sweep", FLAGSHIP, "--vary", "programme.points.earn_per_currency=0.05:0.3:4", *SMALL, "-j", "1",
+         "--out", sweep_out, "--html", tmp_path / "sweep.html")
+    _cli("psa", FLAGSHIP, "--draws", "8", *SMALL, "-j", "1", "--out", psa_out, "--html", tmp_path / "psa.html")
+    seen = open_report(browser, tmp_path / "sweep.html", tmp_path / "sweep_cli_top.png")
+    assert_read_cleanly(seen, min_charts=1)
+    seen = open_report(browser, tmp_path / "psa.html", tmp_path / "psa_cli_top.png")
+    assert_read_cleanly(seen, min_charts=4)  # distribution, payback by month, EVPPI, tornado
+    assert "probability that the programme pays" in seen["verdict"]
+    import sim.api
+    monkeypatch.setattr(sim.api, "execute", lambda *a, **k: (_ for _ in ()).throw(AssertionError("simulated")))
+    for out, name in ((sweep_out, "sweep"), (psa_out, "psa")):
+        _cli("report", out, "--html", tmp_path / f"{name}_again.html")
+        assert (tmp_path / f"{name}_again.html").read_bytes() == (tmp_path / f"{name}.html").read_bytes(), name
