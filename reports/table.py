@@ -105,10 +105,16 @@ def verdict_lines(doc) -> list:
     else:
         head = (f"Verdict: CANNOT TELL YET: the 95% interval of the incremental profit includes zero "
                 f"(add replications: -r {max(4 * n, 20)}).")
-    out = [head, "  The interval covers simulation noise only, at the assumptions as written; how sure the answer is "
-                 "over what we don't know: loyalsim psa."]
+    out = [head, "  The interval covers simulation noise only, at the assumptions as written;",
+           "  how sure the answer is over what we don't know: loyalsim psa."]
     rng = "" if inc["ci_low"] is None else f" (95%: {money(inc['ci_low'], cur)} .. {money(inc['ci_high'], cur)})"
     out.append(f"  Incremental profit over the horizon: {money(mean, cur)}{rng}")
+    margin = doc.get("gross_margin")
+    base_revenue = doc["baseline"].get("revenue")
+    if not pays and mean is not None and margin and base_revenue:
+        need = -mean / margin  # extra sales at the gross margin that would cover the shortfall
+        out.append(f"  To break even it would need about {money(need, cur)} more sales over the horizon "
+                   f"({100 * need / base_revenue:+.1f}% of sales, at a {100 * margin:.0f}% gross margin).")
     return out
 
 

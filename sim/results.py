@@ -178,6 +178,7 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
         "horizon_days": cfg.horizon_days,
         "customers_at_launch": cfg.customers.initial,
         "currency": cfg.economics.currency,
+        "gross_margin": cfg.economics.gross_margin,
         "baseline": {k: _mean([m[k] for m in bm]) for k in HEADLINE},
         "programme": {k: _mean([m[k] for m in pm]) for k in HEADLINE},
         "lift": {k: paired_lift([m[k] for m in bm], [m[k] for m in pm]) for k in HEADLINE},
