@@ -124,6 +124,9 @@ class Points(Mechanic):
         super().__init__(config, model)
         cfg = config
         self.enrolment = model.mechanic("enrolment")
+        # the mechanics whose multipliers stack on points (both run before points in the day)
+        self._tiers = model.mechanic("tiers")
+        self._subscription = model.mechanic("subscription")
         self.threshold = cfg.redemption.threshold
         self.value = cfg.point_value
         if cfg.reward_cost_ratio is not None:
@@ -252,13 +255,11 @@ class Points(Mechanic):
 
     def multiplier(self, idx):
         """Points per currency multiplier: the tier's and a paid membership's, stacked."""
-        mult = np.ones(len(idx))
-        tiers = self.model.mechanic("tiers")
-        if tiers is not None:
-            mult = mult * tiers.earn_multiplier(idx)
-        subscription = self.model.mechanic("subscription")
-        if subscription is not None:
-            mult = mult * subscription.earn_multiplier(idx)
+        if self._tiers is None and self._subscription is None:
+            return np.ones(len(idx))
+        mult = self._tiers.earn_multiplier(idx) if self._tiers is not None else np.ones(len(idx))
+        if self._subscription is not None:
+            mult = mult * self._subscription.earn_multiplier(idx)
         return mult
 
     def reward_rate(self, idx, multiplier=None):

@@ -166,7 +166,7 @@ def run_psa(scenarios, draws=None, replications=None, *, tornado=True, seed=None
     if tornado:
         ends = tornado_variants(scenarios, merged)
         variants_all += [v for _, _, _, v in ends]
-        reps_all += [list(range(min(reps, 2)))] * len(ends)
+        reps_all += [[0]] * len(ends)  # one replication: both ends are paired on the same random numbers
     outcomes, interrupted = run_variants(variants_all, reps_all, workers=workers, backend=backend,
                                          scheduler=scheduler, store=store, progress=progress)
     n_done = n
@@ -198,7 +198,7 @@ def run_psa(scenarios, draws=None, replications=None, *, tornado=True, seed=None
                       for j in range(k)] for r in range(reps)])
     base = base[~np.isnan(base).any(axis=1)] if base.size else base
     if tornado:
-        tornado_rows = _tornado_rows(ends, outcomes, len(variants) + k, scenarios, min(reps, 2))
+        tornado_rows = _tornado_rows(ends, outcomes, len(variants) + k, scenarios, 1)
     names = strategy_names(scenarios)
     cal = first.cfg.start_date
     labels = [f"{(cal.year * 12 + cal.month - 1 + m) // 12}-{(cal.month - 1 + m) % 12 + 1:02d}" for m in range(months or 0)]
