@@ -319,7 +319,9 @@ def test_bad_input_names_the_field(chain, field):
 
 def test_schema_defaults_name_their_sources():
     spec = Campaigns.SCHEMA
-    docs = [spec.fields["offer_elasticity"].doc] + [f.doc for f in spec.fields["fatigue"].fields.values()]
-    docs += [spec.fields["chains"].item.fields[k].doc for k in ("response", "response_half_life_days", "browse_per_order")]
+    def text(f):
+        return f.doc + " " + (getattr(f, "source", "") or "")
+    docs = [text(spec.fields["offer_elasticity"])] + [text(f) for f in spec.fields["fatigue"].fields.values()]
+    docs += [text(spec.fields["chains"].item.fields[k]) for k in ("response", "response_half_life_days", "browse_per_order")]
     for doc in docs:
         assert any(w in doc for w in ("19", "20", "seed", "Baymard", "Mailchimp")), doc

@@ -127,3 +127,28 @@ def test_rolling_push_acts_on_the_customers_own_drop():
     t.ring[:, rows] = 0.0
     t.qual[rows] = 3 * keep
     assert not t._close(rows, day).any()
+
+
+BEHAVIOURAL_SECTIONS = ("programme.enrolment.", "response.value_half", "response.delay_half_days")
+
+
+def _behavioural(field):
+    return ".behaviour." in field or field.startswith(BEHAVIOURAL_SECTIONS) or field.endswith(
+        ("rate_per_order", "abuse_rate", "churn_effect_negative", "churn_effect_positive"))
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in SCENARIOS.glob("*.yaml")))
+def test_every_default_response_names_a_source_and_a_range_in_explain(path):
+    from reports.explain import rows
+    sc = sim.load(SCENARIOS / path)
+    found = [r for r in rows(sc) if _behavioural(r["field"]) and r["default"] is not None
+             and isinstance(r["default"], float)]
+    for r in found:
+        assert r["source"], f"{path}: {r['field']} names no source"
+        assert r["low"] is not None and r["low"] <= r["default"] <= r["high"], f"{path}: {r['field']} has no range"
+    if not sc.programme_is_empty():
+        assert found, path
+    from conftest import invoke
+    text = invoke("validate", SCENARIOS / path, "--explain").stdout
+    for r in found:
+        assert r["field"] in text and "Source:" in text

@@ -65,7 +65,7 @@ import numpy as np
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
 from sim.mechanics.value import V_REF, response
-from sim.schema import Bool, Choice, Int, ListOf, Num, NonNeg, Pos, Prob, Section, Str
+from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
 
 FAR_PAST = -(2**30)
 TRIGGERS = ("welcome", "post_purchase", "reminder", "win_back", "birthday", "anniversary")
@@ -104,9 +104,12 @@ CHAIN = Section(doc="an automated chain of messages", fields={
     "interval_days": Int(7, lo=1, hi=3650, doc="days between messages of the series"),
     "response": Num(None, lo=0.0, hi=1.0, nullable=True,
                     doc="chance a message makes the average customer buy today; null: the trigger's default (Klaviyo 2024 flow benchmarks, seeds)"),
-    "response_half_life_days": Num(180.0, lo=0.0, lo_open=True,
-                                   doc="win_back: response halves per this many days of gap beyond delay_days (seed; Thomas, Blattberg & Fox 2004 direction)"),
-    "browse_per_order": NonNeg(2.3, "reminder: sessions without a purchase per completed order (Baymard: ~70% cart abandonment)"),
+    "response_half_life_days": Effect(180.0, 90.0, 365.0, lo=1.0, hi=1e12,
+                                      source="Thomas, Blattberg & Fox 2004 direction (the half-life a seed assumption)",
+                                      doc="win_back: response halves per this many days of gap beyond delay_days"),
+    "browse_per_order": Effect(2.3, 1.5, 3.0, hi=100.0, source="Baymard Institute: ~70% of carts abandoned "
+                               "(0.7 / 0.3 = 2.3 per completed order); range across their studies",
+                               doc="reminder: sessions without a purchase per completed order"),
     "contact_cost": NonNeg(0.02, "cost per message sent (e-mail/push platform; seed)"),
     "offer": Section(optional=True, doc="money off the next order, valid for a while", fields={
         "discount": Num(0.10, lo=0.0, hi=1.0, lo_open=True, doc="share off one order"),
@@ -132,16 +135,22 @@ class Campaigns(Mechanic):
         "frequency_cap": Int(4, lo=1, hi=60, nullable=True,
                              doc="most messages per customer per cap window across all chains; null: no cap"),
         "cap_window_days": Int(30, lo=1, hi=365, doc="the frequency cap's window"),
-        "offer_elasticity": NonNeg(1.75, "response x (1 + e x depth x deal weight): as discounts.behaviour.elasticity "
-                                         "(Bijmolt, van Heerde & Pieters 2005 less brand switching)"),
+        "offer_elasticity": Effect(1.75, 1.0, 2.5, source="as discounts.behaviour.elasticity: Bijmolt, van Heerde & "
+                                   "Pieters 2005, less brand switching", doc="response x (1 + e x 0.1 x f(depth x deal weight))"),
         "fatigue": Section(fields={
-            "free_messages": NonNeg(4.0, "contact pressure (messages within about memory_days) before fatigue: weekly "
-                                         "(Mapp Digital 2016: 40% prefer weekly marketing e-mail)"),
-            "memory_days": Pos(30.0, "contact pressure fades with this time constant, days (a month; seed)"),
-            "response": NonNeg(0.25, "response x 1/(1 + k x messages above free) (seed assumption)"),
-            "unsubscribe_rate": Prob(0.0026, "chance a message makes the customer unsubscribe (Mailchimp benchmarks: 0.26%)"),
-            "unsubscribe": NonNeg(0.5, "unsubscribe risk x (1 + k x messages above free) (seed; MarketingSherpa 2016 direction)"),
-            "dropout": NonNeg(0.02, "dropout hazard x (1 + k x messages above free) while the pressure lasts (seed: slight)"),
+            "free_messages": Effect(4.0, 2.0, 8.0, hi=1000.0, source="Mapp Digital 2016: 40% of consumers prefer weekly "
+                                    "marketing e-mail", doc="contact pressure (messages within about memory_days) before fatigue"),
+            "memory_days": Effect(30.0, 14.0, 60.0, lo=1.0, hi=3650.0, source="seed assumption (about a month)",
+                                  doc="contact pressure fades with this time constant, days"),
+            "response": Effect(0.25, 0.1, 0.5, hi=100.0, source="seed assumption",
+                               doc="response x 1/(1 + k x messages above free)"),
+            "unsubscribe_rate": Effect(0.0026, 0.001, 0.005, hi=1.0, source="Mailchimp e-mail benchmarks: 0.26% per "
+                                       "message; range across industries", doc="chance a message makes the customer unsubscribe"),
+            "unsubscribe": Effect(0.5, 0.2, 1.0, hi=100.0, source="MarketingSherpa 2016 direction: a quarter of "
+                                  "unsubscribers leave because of too many e-mails (size a seed assumption)",
+                                  doc="unsubscribe risk x (1 + k x messages above free)"),
+            "dropout": Effect(0.02, 0.0, 0.05, hi=10.0, source="seed assumption (slight)",
+                              doc="dropout hazard x (1 + k x messages above free) while the pressure lasts"),
         }),
     })
 

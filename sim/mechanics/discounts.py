@@ -128,7 +128,9 @@ class Discounts(Mechanic):
                                    "Wittink 2000: about a third of a promotion bump is borrowed from later weeks",
                                    doc="share of the extra orders given back after a promotion"),
             "dip_days": Int(28, lo=1, hi=365, doc="length of the post-promotion dip (seed assumption)"),
-            "max_dip": Prob(0.8, "deepest post-promotion dip in intensity (seed assumption)"),
+            "max_dip": Effect(0.8, 0.5, 0.95, hi=1.0, source="seed assumption (bounds the post-promotion dip of "
+                              "van Heerde et al. 2000 for very deep, long deals)",
+                              doc="deepest post-promotion dip in intensity"),
             "conditioning": Effect(0.48, 0.2, 0.7, hi=1.0, source="Elberg et al. 2019: +22.4% promotion buying after ~30% vs "
                                    "~10% discounts; 0.48 reproduces it; Mela, Gupta & Lehmann 1997",
                                    doc="deal proneness gain per discount: dp += k x depth x (1 - dp)"),

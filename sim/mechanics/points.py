@@ -80,7 +80,9 @@ class Points(Mechanic):
                            "threshold: a reward is redeemed at the next order once the balance reaches it; choice: customers decide"),
             "threshold": Pos(500.0, "points per reward (500 points = 500 off, as many shops run it)"),
             "max_rewards_per_order": Int(1, lo=1, hi=1000, doc="rewards one order can take"),
-            "choice_probability": Prob(0.6, "choice mode: chance a customer with enough points redeems at an order (assumption)"),
+            "choice_probability": Effect(0.6, 0.3, 0.9, hi=1.0, source="seed assumption (Stourm, Bradlow & Fader 2015: "
+                                         "customers stockpile points for psychological reasons)",
+                                         doc="choice mode: chance a customer with enough points redeems at an order"),
         }),
         "expiry": Section(fields={
             "months_after_earning": Int(None, lo=1, hi=120, nullable=True, doc="points expire this many months after the month earned (FIFO)"),
@@ -91,14 +93,17 @@ class Points(Mechanic):
             "per_order": Num(None, lo=0.0, nullable=True, doc="most points one order earns"),
             "per_month": Num(None, lo=0.0, nullable=True, doc="most points a customer earns in a month"),
         }),
-        "expected_breakage": Prob(1 / 3, "share of points never redeemed, for the points' stand-alone selling price "
-                                         "under IFRS 15 (Colloquy 2011: about a third)"),
+        "expected_breakage": Effect(1 / 3, 0.2, 0.45, hi=1.0, source="Colloquy 2011: about a third of points issued "
+                                    "are never redeemed; range: programme designs vary",
+                                    doc="share of points never redeemed, for the points' stand-alone selling price under IFRS 15"),
         "behaviour": Section(doc="sizes at the reference value (a 10% reward received at once); each scales with f(v)", fields={
             "goal_gradient": Effect(0.8, 0.5, 1.2, source="Kivetz, Urminsky & Zheng 2006: ~20% shorter intervals from the "
                                     "first to the last stamp of a coffee card; this size reproduces it on "
                                     "scenarios/coffee_stamp_card.yaml; range: their estimate's uncertainty and card designs",
                                     doc="intensity gain at a full card, x f(v)"),
-            "goal_gradient_shape": Pos(1.0, "curvature of the gradient in progress (1: linear, as Kivetz et al. fit)"),
+            "goal_gradient_shape": Effect(1.0, 0.7, 1.5, lo=0.05, hi=10.0, source="Kivetz, Urminsky & Zheng 2006 fit "
+                                          "purchase speed as a steady (about linear) rise with progress; range a seed "
+                                          "assumption", doc="curvature of the gradient in progress (1: linear)"),
             "post_reward_dip": Effect(0.15, 0.0, 0.3, hi=1.0, source="Kivetz et al. 2006: post-reward resetting (size a seed "
                                       "assumption)", doc="intensity dip right after a reward, x f(v)"),
             "post_reward_dropout": Effect(0.25, 0.0, 0.5, source="Kivetz et al. 2006: defection risk peaks after a reward "

@@ -82,7 +82,10 @@ class Referrals(Mechanic):
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
             "margin_edge": Effect(0.25, 0.1, 0.35, source="Schmitt et al. 2011: margins about 25% higher at first, eroding",
                                   doc="basket x (1 + edge), fading"),
-            "margin_fade_days": Pos(365.0, "e-folding time of the margin edge, days (seed assumption: Schmitt et al. see it erode over their 33 months)"),
+            "margin_fade_days": Effect(365.0, 180.0, 900.0, lo=1.0, hi=36500.0,
+                                       source="Schmitt et al. 2011: the margin edge erodes over their 33 months (the "
+                                              "e-folding time a seed assumption)",
+                                       doc="e-folding time of the margin edge, days"),
         }),
     })
 

@@ -157,8 +157,10 @@ class ServiceDesk(Mechanic):
     name = "service"
     SCHEMA = Section(optional=True, doc="customer service desk (simpy queue per day)", fields={
         "enabled": Bool(True),
-        "contacts_per_order": Prob(0.15, "support contacts per order: problems, returns, questions (seed assumption; e-commerce contact rates run about 10-25%)"),
-        "contact_delay_days": NonNeg(2.0, "mean days from the order to the contact, exponential (seed assumption)"),
+        "contacts_per_order": Effect(0.15, 0.10, 0.25, hi=1.0, source="seed assumption: e-commerce contact rates run about "
+                                     "10-25% of orders", doc="support contacts per order: problems, returns, questions"),
+        "contact_delay_days": Effect(2.0, 1.0, 5.0, hi=365.0, source="seed assumption",
+                                     doc="mean days from the order to the contact, exponential"),
         "contact_from_hour": Num(7.0, lo=0.0, hi=24.0, doc="customers get in touch from this hour ... (seed assumption)"),
         "contact_to_hour": Num(23.0, lo=0.0, hi=24.0, doc="... to this hour, uniformly (seed assumption)"),
         "staff": Int(2, lo=1, hi=1000, doc="agents on duty while the desk is open"),
@@ -166,21 +168,33 @@ class ServiceDesk(Mechanic):
         "close_hour": Num(20.0, lo=0.0, hi=24.0, doc="desk closes; contacts still queued carry over to the next opening"),
         "handling": Section(fields={
             "distribution": Choice(("lognormal", "exponential"), "lognormal", "handling-time distribution"),
-            "mean_minutes": Pos(10.0, "mean handling time (seed assumption; contact-centre handle times are typically 6-12 minutes)"),
-            "sd_minutes": Pos(8.0, "sd of the handling time, lognormal only (seed assumption: handle times are right-skewed, CV about 0.8)"),
+            "mean_minutes": Effect(10.0, 6.0, 12.0, lo=0.1, hi=1440.0, source="seed assumption: contact-centre handle "
+                                   "times are typically 6-12 minutes", doc="mean handling time"),
+            "sd_minutes": Effect(8.0, 4.0, 12.0, lo=0.1, hi=1440.0, source="seed assumption: handle times are "
+                                 "right-skewed, CV about 0.8", doc="sd of the handling time, lognormal only"),
         }),
-        "patience_minutes": Num(60.0, lo=0.0, lo_open=True, nullable=True,
-                                doc="mean in-hours wait before a customer gives up, exponential as in Erlang-A (Garnett, Mandelbaum & Reiman 2002); 60 a seed assumption; null: nobody abandons"),
+        "patience_minutes": Num(60.0, lo=0.0, lo_open=True, nullable=True, range=(30.0, 120.0),
+                                source="Garnett, Mandelbaum & Reiman 2002 (Erlang-A: exponential patience); 60 a seed "
+                                       "assumption",
+                                doc="mean in-hours wait before a customer gives up; null: nobody abandons"),
         "target_wait_minutes": Pos(20.0, "service level: share answered within this wait (the 80/20 convention)"),
-        "first_contact_resolution": Prob(0.75, "share of answered contacts resolved at once (seed assumption; industry benchmarks about 70-75%)"),
+        "first_contact_resolution": Effect(0.75, 0.65, 0.85, hi=1.0, source="industry benchmarks: about 70-75% resolved "
+                                           "at first contact", doc="share of answered contacts resolved at once"),
         "staff_cost_per_day": NonNeg(200.0, "cost of one agent for one day, currency"),
         "experience": Section(fields={
-            "resolved": Num(0.4, lo=-1.0, hi=1.0, doc="score of a contact resolved at once, before waiting (seed; with unresolved, set so a desk at 80/20 and 75% resolution is about churn-neutral)"),
-            "unresolved": Num(-0.3, lo=-1.0, hi=1.0, doc="score of an answered but unresolved contact (Dixon, Freeman & Toman 2010 direction; seed)"),
-            "abandoned": Num(-0.8, lo=-1.0, hi=1.0, doc="score of a contact the customer gave up on (seed assumption)"),
-            "wait_tolerance_minutes": Pos(60.0, "the score falls by 1 per this much in-hours waiting (Taylor 1994 direction; seed)"),
-            "smoothing": Prob(0.7, "weight of the latest contact in satisfaction (exponential smoothing; seed: the last experience dominates)"),
-            "memory_days": Pos(365.0, "satisfaction fades back to neutral with this e-folding time (seed assumption)"),
+            "resolved": Effect(0.4, 0.2, 0.6, lo=-1.0, hi=1.0, source="seed assumption: with unresolved, set so a desk at "
+                               "80/20 and 75% resolution is about churn-neutral",
+                               doc="score of a contact resolved at once, before waiting"),
+            "unresolved": Effect(-0.3, -0.5, -0.1, lo=-1.0, hi=1.0, source="Dixon, Freeman & Toman 2010 direction (size "
+                                 "a seed assumption)", doc="score of an answered but unresolved contact"),
+            "abandoned": Effect(-0.8, -1.0, -0.5, lo=-1.0, hi=1.0, source="seed assumption",
+                                doc="score of a contact the customer gave up on"),
+            "wait_tolerance_minutes": Effect(60.0, 30.0, 120.0, lo=0.1, hi=14400.0, source="Taylor 1994 direction "
+                                             "(size a seed assumption)", doc="the score falls by 1 per this much in-hours waiting"),
+            "smoothing": Effect(0.7, 0.5, 0.9, hi=1.0, source="seed assumption: the last experience dominates",
+                                doc="weight of the latest contact in satisfaction (exponential smoothing)"),
+            "memory_days": Effect(365.0, 180.0, 730.0, lo=1.0, hi=36500.0, source="seed assumption",
+                                  doc="satisfaction fades back to neutral with this e-folding time"),
         }),
         "churn_effect_negative": Effect(1.2, 0.6, 2.0, hi=10.0, source="TARP complaint studies: unresolved problems "
                                         "halve repurchase (size a seed assumption)",

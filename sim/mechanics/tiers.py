@@ -86,7 +86,9 @@ class Tiers(Mechanic):
                                      "qualification (size a seed assumption)",
                                      doc="intensity gain when close to keeping or reaching a tier, x f(value at stake)"),
             "push_days": Int(60, lo=0, hi=365, doc="days before a customer's own evaluation when the push acts (seed)"),
-            "push_gap": Prob(0.3, "close = within this share of the threshold (seed)"),
+            "push_gap": Effect(0.3, 0.1, 0.5, hi=1.0, source="seed assumption (Kopalle et al. 2012 find points "
+                               "pressure near tier thresholds without a measured width)",
+                               doc="close = within this share of the threshold"),
             "loss_aversion": Effect(2.25, 1.5, 2.5, lo=1.0, hi=10.0,
                                     source="Tversky & Kahneman 1992: losses weigh about 2.25 times equal gains; Wagner, "
                                            "Hennig-Thurau & Rudolph 2009: demoted customers end up less loyal than "
