@@ -629,3 +629,66 @@ def scatter_points(xs, values, *, title, subtitle, xtitle, cur, best=None) -> di
     layout = _layout(title, subtitle, shapes=shapes, showlegend=False, xaxis=_axis(xtitle),
                      yaxis=_axis(unit, tickformat=",.3~f"))
     return figure(traces, layout)
+
+
+def trials_chart(xs, values, feasible, *, title, subtitle, xtitle, kind, cur, what, chosen=None, best_so_far=False,
+                 labels=None) -> dict:
+    """An optimisation's trials: each design's observed value against a setting (or the trial number),
+    infeasible designs greyed, the chosen design starred, and optionally the best value so far as a line."""
+    import plotly.graph_objects as go
+    v = np.asarray([np.nan if _bad(x) else x for x in values], dtype=float)
+    div, unit = scale(v, cur) if kind == "money" else (1.0, "")
+    ok = np.asarray(feasible, dtype=bool)
+    labels = labels or [""] * len(xs)
+    traces = []
+    for mask, name, colour in ((ok, "design", PROGRAMME), (~ok, "breaks a constraint", BASELINE)):
+        idx = [i for i in range(len(xs)) if mask[i] and not np.isnan(v[i])]
+        if not idx:
+            continue
+        hover = [f"<b>{labels[i] or f'{xtitle} = {xs[i]}'}</b><br>{what}: {fmt_value(kind, v[i], cur, signed=True)}"
+                 for i in idx]
+        traces.append(go.Scatter(x=[xs[i] for i in idx], y=list(v[idx] / div), mode="markers", name=name,
+                                 marker=dict(color=colour, size=7, opacity=0.75), customdata=hover,
+                                 hovertemplate="%{customdata}<extra></extra>"))
+    if best_so_far and ok.any():
+        run, best, ys = [], -np.inf, []
+        for i in range(len(xs)):
+            if ok[i] and not np.isnan(v[i]):
+                best = max(best, v[i])
+            run.append(xs[i])
+            ys.append(best / div if np.isfinite(best) else None)
+        traces.append(go.Scatter(x=run, y=ys, mode="lines", name="best so far (as observed)",
+                                 line=dict(color=MUTED, width=1.5, shape="hv"), hoverinfo="skip"))
+    if chosen is not None:
+        traces.append(go.Scatter(x=[chosen[0]], y=[chosen[1] / div], mode="markers", name="chosen design",
+                                 hoverinfo="skip", marker=dict(symbol="star", size=16, color=GOOD,
+                                                               line=dict(color="white", width=1))))
+    shapes = [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=0, y1=0, line=dict(color=MUTED, width=1))]
+    ytitle = unit if kind == "money" else what
+    layout = _layout(title, subtitle, shapes=shapes, hovermode="closest", xaxis=_axis(xtitle),
+                     yaxis=_value_axis(kind, ytitle) if kind in ("share", "pts") else _axis(ytitle, tickformat=",.3~f"))
+    return figure(traces, layout)
+
+
+def pareto_chart(x, y, front, *, title, subtitle, xtitle, ytitle, xkind, ykind, cur, labels=None) -> dict:
+    """Two objectives of every feasible design, the Pareto front joined and highlighted."""
+    import plotly.graph_objects as go
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    front = np.asarray(front, dtype=bool)
+    labels = labels or [""] * len(x)
+    hover = [f"<b>{labels[i]}</b><br>{xtitle}: {fmt_value(xkind, x[i], cur, signed=True)}<br>"
+             f"{ytitle}: {fmt_value(ykind, y[i], cur, signed=True)}" for i in range(len(x))]
+    traces = [go.Scatter(x=list(x[~front]), y=list(y[~front]), mode="markers", name="design",
+                         marker=dict(color=BASELINE, size=7, opacity=0.7),
+                         customdata=[h for h, f in zip(hover, front) if not f],
+                         hovertemplate="%{customdata}<extra></extra>")]
+    order = np.argsort(x[front])
+    traces.append(go.Scatter(x=list(x[front][order]), y=list(y[front][order]), mode="lines+markers",
+                             name="Pareto front", marker=dict(color=PROGRAMME, size=9),
+                             line=dict(color=PROGRAMME, width=1.5, dash="dot"),
+                             customdata=[hover[i] for i in np.flatnonzero(front)[order]],
+                             hovertemplate="%{customdata}<extra></extra>"))
+    layout = _layout(title, subtitle, hovermode="closest", xaxis=_axis(xtitle, tickformat=",.3~f"),
+                     yaxis=_axis(ytitle, tickformat=",.3~f"))
+    return figure(traces, layout)

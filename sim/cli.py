@@ -363,8 +363,9 @@ def cmd_optimise(args) -> int:
     written = opt.write_outputs(out_dir, sc, res, doc, fmt) if out_dir is not None else []
     if args.html:
         from reports.html import render_optimise as html_optimise, write_report
+        stated = sc.with_overrides({"optimise": opt.problem_block(problem)})   # reproduces with no options
         write_report(args.html, html_optimise(res.report_input(), title=f"Optimisation: {sc.name}",
-                                              scenario_yaml=_scenario_yaml(sc), seed=sc.cfg.seed,
+                                              scenario_yaml=_scenario_yaml(stated), seed=sc.cfg.seed,
                                               replications=problem.replications))
         print(f"Wrote {args.html}", file=sys.stderr)
     if args.json:

@@ -145,6 +145,7 @@ def scenario_schema() -> Section:
         "response": RESPONSE,
         "uncertainty": _study_schema("priors"),
         "sweep": _study_schema("sweep"),
+        "optimise": _study_schema("optimise"),
     })
 
 
