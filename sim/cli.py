@@ -44,6 +44,16 @@ def _run_options(p):
                         "now, or $LOYALSIM_MAX_MEMORY; 0: no check)")
 
 
+def _output_options(p, writes, table="the table", default_format="parquet", html=True):
+    """--out DIR (what it writes, and the result store kept there), --format and --html."""
+    p.add_argument("--out", metavar="DIR", help=f"write {writes} here, and keep the results in DIR/store "
+                                                "(an interrupted command resumes)")
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help=f"with --out: {table}'s format (default: {default_format})")
+    if html:
+        _html_option(p)
+
+
 def _overrides(args):
     ov = list(args.overrides)
     if args.seed is not None:
@@ -92,7 +102,6 @@ def _interrupted_note(result, out_dir, store):
 # --------------------------------------------------------------------------- commands
 
 def cmd_validate(args) -> int:
-    from sim import scenario
     try:
         sc = _load(args.file, args)
     except UserError as e:
@@ -447,11 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="scenario YAML file")
     _scenario_options(p)
     _run_options(p)
-    p.add_argument("--out", metavar="DIR",
-                   help="write the summary, monthly series, resolved scenario and report.png here "
-                        "(and keep each replication in DIR/store, so an interrupted run resumes)")
-    p.add_argument("--format", choices=("csv", "parquet"), default=None,
-                   help="with --out: the monthly series file format (default: csv)")
+    _output_options(p, "the summary, monthly series, resolved scenario and report.png", "the monthly series",
+                    "csv", html=False)
     p.add_argument("--no-plots", action="store_true", help="with --out: skip report.png")
     _html_option(p)
     p.set_defaults(func=cmd_run)
@@ -479,11 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lhs: points; sobol: base sample (N x (2k+2) points); morris: trajectories (default 32)")
     _scenario_options(p)
     _run_options(p)
-    p.add_argument("--out", metavar="DIR", help="write the sweep table (sweep.parquet) and summary.json here, and keep "
-                                                "every point's results in DIR/store (a killed sweep resumes)")
-    p.add_argument("--format", choices=("csv", "parquet"), default=None,
-                   help="with --out: the table's format (default: parquet)")
-    _html_option(p)
+    _output_options(p, "the sweep table (sweep.parquet) and summary.json")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("psa", help="how likely the programme pays, given what we don't know",
@@ -500,11 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--morris", type=int, default=None, metavar="R", help="also Morris screening with R trajectories")
     _scenario_options(p)
     _run_options(p)
-    p.add_argument("--out", metavar="DIR", help="write every draw (draws.parquet) and summary.json here, and keep the "
-                                                "results in DIR/store (a killed analysis resumes)")
-    p.add_argument("--format", choices=("csv", "parquet"), default=None,
-                   help="with --out: the draws table's format (default: parquet)")
-    _html_option(p)
+    _output_options(p, "every draw (draws.parquet) and summary.json", "the draws table")
     p.set_defaults(func=cmd_psa)
 
     p = sub.add_parser("pilot", help="is a pilot worth running before deciding?",

@@ -10,18 +10,48 @@ do not depend on the backend.
 from __future__ import annotations
 
 import inspect
+import types
 
 import numpy as np
 
 
-def _import_mesa():
-    """Import mesa without its import-time stack inspection.
+class _DeferredModule(types.ModuleType):
+    """Stands in for a package until one of its attributes is asked for, then imports it.
 
-    Mesa 3.3's logging decorators call ``inspect.getouterframes`` on the whole call
-    stack when mesa.model is imported, reading source for every frame: a quarter of a
-    second or more from deep inside a command (more under a profiler). They use only
-    the caller's function name, so for the import the frames are listed without source.
+    ``__file__`` is None so that ``inspect.getmodule`` (which mesa's logging calls while
+    mesa imports, looking at every module's file) passes it by without loading it.
     """
+
+    __file__ = None
+
+    def __getattr__(self, name):
+        import importlib
+        import sys
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        parent, _, child = self.__name__.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, real)
+        return getattr(real, name)
+
+
+def _import_mesa():
+    """Import mesa without paying for the parts the engine does not use.
+
+    Mesa 3.3's package imports its experimental spaces, which import scipy.spatial
+    (about 0.4 s): a stand-in is put in its place while mesa imports, so that
+    ``mesa.experimental`` loads on first use only (the engine never uses it). And
+    its logging decorators call ``inspect.getouterframes`` on the whole call stack when
+    mesa.model is imported, reading source for every frame (a quarter of a second or
+    more from deep inside a command); they use only the caller's function name, so for
+    the import the frames are listed without source. Start-up matters: a sweep of many
+    small points, and every command, pays it.
+    """
+    import sys
+    stubbed = "mesa.experimental" not in sys.modules
+    if stubbed:
+        sys.modules["mesa.experimental"] = _DeferredModule("mesa.experimental")
     real = inspect.getouterframes
 
     def frames_without_source(frame, context=1):
@@ -37,6 +67,9 @@ def _import_mesa():
         import mesa
     finally:
         inspect.getouterframes = real
+        if stubbed and isinstance(sys.modules.get("mesa.experimental"), _DeferredModule):
+            # later imports of mesa.experimental load the real package
+            del sys.modules["mesa.experimental"]
     return mesa
 
 

@@ -145,9 +145,8 @@ def _line(ledger, mechanic, line):
     return ledger.lines.get((mechanic, line), np.zeros(ledger.n_months))
 
 
-def monthly_frame(model):
-    """The monthly series of one arm as a pandas DataFrame (one row per month)."""
-    import pandas as pd
+def monthly_series(model) -> dict:
+    """The monthly series of one arm: name -> one value a month (a DataFrame's columns)."""
     cal = model.calendar
     months = model.n_months
     data = {"month": np.arange(1, months + 1), "calendar_month": [cal.month_label(m) for m in range(months)]}
@@ -172,7 +171,7 @@ def monthly_frame(model):
     for m in model.mechanics:
         for k, v in m.series().items():
             data[f"{m.name}.{k}"] = v
-    return pd.DataFrame(data)
+    return data
 
 
 # --------------------------------------------------------------------------- intervals

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import UserError
 from sim.metrics import HEADLINE, SEGMENT_METRICS, interval, paired_lift, payback_month, prob_greater
 from sim.work import BASELINE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROGRAMME = "programme"
 
@@ -83,6 +86,7 @@ class Result:
     # ------------------------------------------------------------------ tidy tables
     @property
     def metrics(self) -> pd.DataFrame:
+        import pandas as pd
         rows = [(arm, rec.replication, k, rec.metrics[k]) for arm in self._arm_names()
                 for rec in self.records(arm) for k in HEADLINE]
         return pd.DataFrame(rows, columns=["arm", "replication", "metric", "value"])
@@ -93,6 +97,7 @@ class Result:
 
     @property
     def monthly(self) -> pd.DataFrame:
+        import pandas as pd
         frames = []
         for arm in self._arm_names():
             for rec in self.records(arm):
@@ -109,6 +114,7 @@ class Result:
 
     @property
     def cost_lines(self) -> pd.DataFrame:
+        import pandas as pd
         rows = []
         for arm in self._arm_names():
             for rec in self.records(arm):
@@ -121,12 +127,14 @@ class Result:
 
     @property
     def segments(self) -> pd.DataFrame:
+        import pandas as pd
         rows = [(arm, rec.replication, seg, k, v) for arm in self._arm_names() for rec in self.records(arm)
                 for seg, m in (rec.metrics.get("segments") or {}).items() for k, v in m.items()]
         return pd.DataFrame(rows, columns=["arm", "replication", "segment", "metric", "value"])
 
     @property
     def lifts(self) -> pd.DataFrame:
+        import pandas as pd
         arm = self._default_arm(None)
         base, prog = self.records(BASELINE), self.records(arm)
         rows = [{"replication": b.replication, **{k: _diff(p.metrics[k], b.metrics[k]) for k in HEADLINE}}
@@ -193,7 +201,7 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
             for name in bm[0]["segments"]}
     incr = [p["profit"] - b["profit"] for b, p in zip(bm, pm)]
     roi = [(p["profit"] - b["profit"]) / p["programme_cost"] if p["programme_cost"] else None for b, p in zip(bm, pm)]
-    monthly_incr = np.mean([r.monthly["profit"].to_numpy() - b.monthly["profit"].to_numpy()
+    monthly_incr = np.mean([r.series["profit"] - b.series["profit"]
                             for b, r in zip(base, prog)], axis=0)
     lines, income = {}, {}
     for r in prog:
@@ -301,6 +309,7 @@ class Comparison:
 
     def incremental_profit(self) -> pd.DataFrame:
         """One row per replication, one column per strategy."""
+        import pandas as pd
         r = self.result
         return pd.DataFrame({"replication": r.replications,
                              **{name: r.incremental_profit(name) for name in self.strategies}})

@@ -12,7 +12,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import yaml
 
 from sim.errors import ScenarioError
 from sim.schema import Choice, Date, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str

@@ -19,6 +19,8 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 from sim.errors import UserError
 from sim.work import RECORD_FORMAT, Record
 
@@ -61,10 +63,12 @@ class ResultStore:
                 raise ValueError("another record")
             if not isinstance(meta["metrics"], dict) or not meta["metrics"]:
                 raise ValueError("no metrics")
-            frame = table.to_pandas()
-            if "month" not in frame.columns or frame.empty:
+            if "month" not in table.column_names or table.num_rows == 0:
                 raise ValueError("no monthly series")
-            return Record.from_meta(meta, frame)
+            series = {name: (table.column(name).to_pylist() if name == "calendar_month"
+                             else table.column(name).to_numpy().astype(np.float64))
+                      for name in table.column_names}
+            return Record.from_meta(meta, series)
         except Exception:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
             self.rejected.append(path)
             return None
@@ -74,7 +78,7 @@ class ResultStore:
         import pyarrow.parquet as pq
         path = self.path(record.key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(record.monthly, preserve_index=False)
+        table = pa.table({name: pa.array(values) for name, values in record.series.items()})
         meta = dict(table.schema.metadata or {})
         meta[META_KEY] = json.dumps(record.meta()).encode()
         table = table.replace_schema_metadata(meta)

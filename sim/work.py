@@ -7,7 +7,7 @@ random numbers. Every backend (serial, process pool, Dask) ships exactly this
 to a worker, so the same scenario and seed give the same numbers anywhere.
 
 Each arm of each replication comes back as a ``Record``: its headline metrics,
-its monthly series (a DataFrame), its ledger totals and its mechanics' own
+its monthly series (plain arrays; a DataFrame on demand), its ledger totals and its mechanics' own
 figures, identified by a content key (``record_key``): a hash of what the arm
 computes (the baseline's identity, the programme's identity, the replication
 seed, the loyalsim version). The result store files records under that key,
@@ -29,11 +29,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from sim import __version__
 from sim.engine import LoyaltyModel, replication_seed
-from sim.metrics import arm_metrics, member_outcomes, monthly_frame
+from sim.metrics import arm_metrics, member_outcomes, monthly_series
 
 BASELINE = "baseline"
 RECORD_FORMAT = 1
@@ -66,7 +65,7 @@ class Record:
     key: str
     replication: int
     metrics: dict
-    monthly: pd.DataFrame
+    series: dict  # monthly series: name -> one float64 array (calendar_month: one label a month)
     cost_lines: dict = field(default_factory=dict)
     income_lines: dict = field(default_factory=dict)
     revenue_lines: dict = field(default_factory=dict)
@@ -78,9 +77,15 @@ class Record:
                 "cost_lines": self.cost_lines, "income_lines": self.income_lines,
                 "revenue_lines": self.revenue_lines, "mechanics": self.mechanics, "members": self.members}
 
+    @property
+    def monthly(self):
+        """The monthly series as a pandas DataFrame, one row per month."""
+        import pandas as pd
+        return pd.DataFrame(self.series)
+
     @classmethod
-    def from_meta(cls, meta: dict, monthly: pd.DataFrame) -> "Record":
-        return cls(key=meta["key"], replication=int(meta["replication"]), metrics=meta["metrics"], monthly=monthly,
+    def from_meta(cls, meta: dict, series: dict) -> "Record":
+        return cls(key=meta["key"], replication=int(meta["replication"]), metrics=meta["metrics"], series=series,
                    cost_lines=meta["cost_lines"], income_lines=meta["income_lines"],
                    revenue_lines=meta["revenue_lines"], mechanics=meta["mechanics"], members=meta["members"])
 
@@ -88,11 +93,9 @@ class Record:
         """The record exactly as it reads back from the store (plain floats, JSON round trip,
         float64 columns), so a fresh result and a stored one give the same bytes."""
         meta = json.loads(json.dumps(plain(self.meta())))
-        frame = self.monthly.copy()
-        for col in frame.columns:
-            if col != "calendar_month":
-                frame[col] = frame[col].astype(np.float64)
-        return Record.from_meta(meta, frame.reset_index(drop=True))
+        series = {k: [str(x) for x in v] if k == "calendar_month" else np.array(v, dtype=np.float64)
+                  for k, v in self.series.items()}
+        return Record.from_meta(meta, series)
 
 
 def plain(x):
@@ -119,7 +122,7 @@ def _record(model, key, replication, baseline_outcomes=None) -> Record:
     if baseline_outcomes is not None:
         members = member_outcomes(model, baseline_outcomes)
     return Record(
-        key=key, replication=replication, metrics=arm_metrics(model), monthly=monthly_frame(model),
+        key=key, replication=replication, metrics=arm_metrics(model), series=monthly_series(model),
         cost_lines=lines["cost"], income_lines=lines["income"], revenue_lines=lines["revenue"],
         mechanics={m.name: m.summary() for m in model.mechanics}, members=members,
     ).normalised()

@@ -177,7 +177,7 @@ def test_responses_bring_orders_and_offers_split_costs():
                "offer": {"discount": 0.1, "valid_days": 14}}]
     zero = [dict(ch, response=0.0) for ch in chains]
     arms = run({"on": programme(chains), "zero": programme(zero)})
-    on, zero_m, base = arms["on"], arms["zero"], arms["baseline"]
+    on, zero_m = arms["on"], arms["zero"]
     s, z = camp(on).summary(), camp(zero_m).summary()
     # ~30,000 follow-ups at ~1% and ~3,600 welcomes at ~2.3% (x ~1.2 for the offer): ~400 responses
     assert s["responses"] > 200 and z["responses"] == 0

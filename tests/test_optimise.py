@@ -98,14 +98,13 @@ def toy_problem(**kw):
 def test_measures_of_one_replication():
     """NPV discounts each month's incremental profit at economics.discount_rate (end of month, as the lifetime
     value does); cost per member divides by enrolment's members, or by active customers without enrolment."""
-    import pandas as pd
     from types import SimpleNamespace as NS
     from sim.studies.plan import Outcome
     base = NS(metrics={"profit": 1000.0, "retention_rate": 0.60, "revenue": 5000.0, "programme_cost": 0.0},
-              monthly=pd.DataFrame({"profit": [100.0] * 12}), mechanics={})
+              series={"profit": np.full(12, 100.0)}, mechanics={})
     prog = NS(metrics={"profit": 1240.0, "retention_rate": 0.62, "revenue": 5600.0, "programme_cost": 80.0,
                        "active_customers_end": 40.0},
-              monthly=pd.DataFrame({"profit": [120.0] * 12}),
+              series={"profit": np.full(12, 120.0)},
               mechanics={"enrolment": {"members_end": 20.0}, "points": {"liability_end": 33.0}})
     m = opt.measures_of(Outcome(0, 0, base, prog), 0.10)
     monthly = (1.10) ** (1 / 12) - 1

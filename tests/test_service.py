@@ -219,8 +219,9 @@ def test_library_scenario_runs_and_switches_off():
 
 
 def test_monthly_report_puts_the_desk_beside_retention(staffing):
-    from sim.metrics import monthly_frame
-    f = monthly_frame(staffing["staff1"])
+    import pandas as pd
+    from sim.metrics import monthly_series
+    f = pd.DataFrame(monthly_series(staffing["staff1"]))
     for col in ("service.service_level", "service.mean_wait_minutes", "service.abandoned", "service.contacts",
                 "service.staff_cost", "active_end", "retained_end"):
         assert col in f.columns, col

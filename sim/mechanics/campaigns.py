@@ -65,7 +65,7 @@ import numpy as np
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
 from sim.mechanics.value import V_REF, response
-from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
+from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Section, Str
 
 FAR_PAST = -(2**30)
 TRIGGERS = ("welcome", "post_purchase", "reminder", "win_back", "birthday", "anniversary")

@@ -61,7 +61,7 @@ import numpy as np
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
 from sim.mechanics.value import perceived, response
-from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
+from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 
 
 class Points(Mechanic):

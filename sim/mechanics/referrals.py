@@ -52,7 +52,7 @@ from sim.customers import TRAIT_NAMES
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
 from sim.mechanics.value import response
-from sim.schema import Bool, Effect, Int, NonNeg, Pos, Prob, Section
+from sim.schema import Bool, Effect, Int, NonNeg, Section
 
 TOP_BIT = np.uint64(1 << 63)  # referred customers' uids: disjoint from organic uids (< 2^63)
 BLENDED = ("lam", "spend_rate") + TRAIT_NAMES  # dropout hazards are the friend's own (see _refer)

@@ -63,7 +63,7 @@ import simpy
 
 from sim.errors import ScenarioError
 from sim.mechanics.base import Mechanic
-from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
+from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 
 MIN_PER_DAY = 1440.0
 

@@ -524,14 +524,9 @@ class SimulationEvaluator:
         from sim.studies.plan import run_variants
         if not variants:
             return {}
-        import gc
-        gc.freeze()   # this process's objects are left alone by the collection after every model run (sim.work),
-        try:          # here and in the forked workers: a large saving when the models are small
-            self._warm_bases(variants, reps_per_variant)
-            outcomes, interrupted = run_variants(variants, reps_per_variant, workers=self.workers,
-                                                 backend=self.backend, scheduler=self.scheduler, store=self.store)
-        finally:
-            gc.unfreeze()
+        self._warm_bases(variants, reps_per_variant)
+        outcomes, interrupted = run_variants(variants, reps_per_variant, workers=self.workers,
+                                             backend=self.backend, scheduler=self.scheduler, store=self.store)
         if interrupted:
             raise Interrupted(interrupted)
         return {k: measures_of(o, self.discount_rate) for k, o in outcomes.items()}
@@ -970,7 +965,6 @@ class OptimiseResult:
     def evaluations_table(self):
         """One row per design x replication of every stage (search, selection, confirm, robust): tidy."""
         import pandas as pd
-        p = self.problem
         rows = []
         for r in self.rows:
             for j, rep in enumerate(r["replications"]):

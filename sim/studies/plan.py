@@ -37,7 +37,7 @@ class Outcome:
         return self.programme.metrics[metric] - self.baseline.metrics[metric]
 
     def monthly_incremental_profit(self) -> np.ndarray:
-        return self.programme.monthly["profit"].to_numpy() - self.baseline.monthly["profit"].to_numpy()
+        return self.programme.series["profit"] - self.baseline.series["profit"]
 
 
 def plan(variants: list, replications, workers: int = 2) -> tuple[list, dict]:

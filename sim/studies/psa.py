@@ -190,8 +190,7 @@ def run_psa(scenarios, draws=None, replications=None, *, tornado=True, seed=None
                 cumulative = np.zeros((n_done, k, months))
                 cum_revenue = np.zeros((n_done, k, months))
             cumulative[d, j] = cum
-            cum_revenue[d, j] = np.cumsum(o.programme.monthly["revenue"].to_numpy()
-                                          - o.baseline.monthly["revenue"].to_numpy())
+            cum_revenue[d, j] = np.cumsum(o.programme.series["revenue"] - o.baseline.series["revenue"])
     if cumulative is None:
         cumulative = cum_revenue = np.zeros((0, k, 0))
     base = np.array([[outcomes[(len(variants) + j, r)].lift("profit") if (len(variants) + j, r) in outcomes else np.nan
