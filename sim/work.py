@@ -21,7 +21,6 @@ the baseline once.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
@@ -215,10 +214,16 @@ def _baseline(unit: Unit, seed: int):
 
 
 def _free(model):
-    # a mesa.Model sits in a reference cycle (mesa keeps a bound step method on it), so only
-    # the collector frees its customer arrays; do it before the next arm allocates its own
-    del model
-    gc.collect()
+    """Free a finished arm's arrays before the next arm allocates its own.
+
+    A mesa.Model sits in reference cycles (mesa keeps a bound step method on it; the
+    mechanics point back at it and at each other), which only the collector would free,
+    and a full collection walks every object the imports made (0.06 s a call). Emptying
+    the model and its mechanics breaks the cycles, so reference counting frees the
+    customer arrays at once."""
+    for mechanic in getattr(model, "mechanics", ()):
+        mechanic.__dict__.clear()
+    model.__dict__.clear()
 
 
 def simulate(unit: Unit) -> list[Record]:
