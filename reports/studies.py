@@ -225,7 +225,7 @@ def render_optimise(doc) -> str:
            "  varied: " + ", ".join(f"{b['field']} {_bounds_text(b)}" for b in doc["bounds"])]
     if doc.get("constraints"):
         out.append(f"  constraints: {', '.join(doc['constraints'])} ({t['infeasible']} design"
-                   f"{'s' if t['infeasible'] != 1 else ''} broke them: never chosen)")
+                   f"{'s' if t['infeasible'] != 1 else ''} tried broke them; a design that does is never chosen)")
     if t.get("failed"):
         out.append(f"  {t['failed']} design{'s' if t['failed'] != 1 else ''} could not run (settings that do not "
                    "make a valid scenario; see the trials table)")
@@ -248,8 +248,9 @@ def render_optimise(doc) -> str:
         be = bp.get("estimate") or {}
         out.append("Choice: no programme. None of the designs tried beats doing nothing on " + obj + ".")
         if bp:
-            out.append(f"  The best design, {bp['label']}, makes {_kind_value(kind, be.get('mean'), cur)}"
-                       f"{_interval_text(kind, be, cur)} on {be.get('n', 0)} fresh replications.")
+            out.append(f"  The best programme design in the selection, {bp['label']}, makes "
+                       f"{_kind_value(kind, be.get('mean'), cur)}{_interval_text(kind, be, cur)} on "
+                       f"{be.get('n', 0)} fresh replications neither the search nor the selection used.")
     else:
         out.append(f"Choice: {ch['label']}")
         out.append(f"  {obj.capitalize()}: {_kind_value(kind, est.get('mean'), cur)}{_interval_text(kind, est, cur)}, "
@@ -274,7 +275,8 @@ def render_optimise(doc) -> str:
     sb = doc.get("search_best_fresh")
     if sb and (ch["no_programme"] or sb["label"] != ch["label"]):
         out.append(f"  The search's best observation, {sb['label']} at {_kind_value(kind, sb['observed'], cur)}, made "
-                   f"{_kind_value(kind, sb['fresh'], cur)} on {sb['fresh_replications']} fresh replications.")
+                   f"{_kind_value(kind, sb['fresh'], cur)} on the selection's {sb['fresh_replications']} fresh "
+                   "replications.")
     prob = sel.get("probability_within_indifference") or {}
     who = "it" if not ch["no_programme"] else "doing nothing"
     if sel.get("guarantee"):

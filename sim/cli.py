@@ -572,10 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
     _html_option(p)
     p.set_defaults(func=cmd_optimise)
 
-    p = sub.add_parser("report", help="write the HTML report of a saved run (no simulation)",
-                       description="Render the HTML report of a run saved with 'loyalsim run FILE --out DIR', from "
-                                   "the files in DIR, without simulating again.")
-    p.add_argument("dir", metavar="DIR", help="a folder written by 'loyalsim run FILE --out DIR'")
+    p = sub.add_parser("report", help="write the HTML report of a saved run, sweep or analysis (no simulation)",
+                       description="Render the HTML report of a run, sweep or uncertainty analysis saved with "
+                                   "'--out DIR' (loyalsim run, sweep or psa), from the files in DIR, without "
+                                   "simulating again.")
+    p.add_argument("dir", metavar="DIR", help="a folder written by 'loyalsim run|sweep|psa FILE --out DIR'")
     p.add_argument("--html", metavar="FILE", help="where to write the report (default: DIR/report.html)")
     p.set_defaults(func=cmd_report)
 

@@ -177,6 +177,8 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
     for f in sizes:
         n_t = max(int(round(result.members * f)), 10)
         n_c = max(int(round(result.control * f)), 10)
+        if f != 1.0 and n_t + n_c > scenario.cfg.customers.initial:
+            continue  # a pilot larger than the customer base it is drawn from
         se = math.sqrt(var_t / n_t + var_c / n_c)
         statistic = per_customer + noise * se
         value = evsi_of(nb, statistic)
