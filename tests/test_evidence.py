@@ -34,8 +34,10 @@ def test_self_selection_makes_the_members_gap_overstate_the_effect(flagship):
     assert spend["naive_gap"] > spend["causal_effect_on_members"] > 0
     assert spend["selection_share"] > 0.5
     # Leenheer et al. (2007): the naive estimate is about seven times the causal one. At the
-    # default selection strength this run finds spend["naive_to_causal_ratio"] (about 7-8,
-    # printed on failure); the band allows for the sampling error of four replications
+    # default selection strength this run finds 10.5 on spend (13.9 on orders; printed on
+    # failure): the same order as Leenheer's, on the high side. The band is "the same order of
+    # magnitude" (4-12), not a sampling interval: four replications put the ratio within a few
+    # tenths of its ten-replication value (10.5 as well)
     assert 4.0 < spend["naive_to_causal_ratio"] < 12.0, spend["naive_to_causal_ratio"]
     # enrolment is partial: about half of the customers who shopped after launch joined
     assert 0.3 < gap["member_share"] < 0.7
