@@ -12,7 +12,11 @@ history is simulated too, so this one measures a small run, not start-up).
 backends: the same batch of replications of scenarios/points_and_tiers.yaml
 on the process pool with 1 and 2 workers, and on a 2-worker Dask
 LocalCluster started by the command; wall time, replications per second,
-speed-up over one worker, and whether the JSON is byte-identical.
+speed-up over one worker, and whether the JSON is byte-identical. Then the
+Dask run's fixed cost, timed on its own in this process: starting the
+cluster, the first task on each worker (a spawned worker imports loyalsim
+there) and closing it, and the speed-up without it (what a long batch, or an
+already running cluster, gets).
 """
 from __future__ import annotations
 
@@ -66,10 +70,33 @@ def backends(replications):
         wall, out = _cli("run", FLAGSHIP, "-r", str(replications), "--json", *extra)
         outputs[label] = out
         base = base or wall
+        last = wall
         print(f"  {label:30} {wall:7.1f} s   {replications / wall:5.2f} replications/s   x{base / wall:4.2f}")
     same = len(set(outputs.values())) == 1
     print(f"  JSON byte-identical across backends: {'yes' if same else 'NO'}")
+    fixed = dask_fixed_cost()
+    print(f"  Dask's fixed cost: {fixed['start']:.1f} s to start the cluster, {fixed['first']:.1f} s for the first "
+          f"task on each worker (imports), {fixed['close']:.1f} s to close it; without them the Dask run takes "
+          f"{last - fixed['total']:.1f} s, x{base / (last - fixed['total']):4.2f}")
     return 0 if same else 1
+
+
+def _import_loyalsim():
+    import sim.work  # noqa: F401  (what a worker's first replication imports)
+    return os.getpid()
+
+
+def dask_fixed_cost():
+    sys.path.insert(0, str(ROOT))
+    from sim.executors import make_executor
+    t0 = time.perf_counter()
+    ex = make_executor("dask", workers=2)
+    t1 = time.perf_counter()
+    ex.client.run(_import_loyalsim)  # on every worker at once
+    t2 = time.perf_counter()
+    ex.close()
+    t3 = time.perf_counter()
+    return {"start": t1 - t0, "first": t2 - t1, "close": t3 - t2, "total": t3 - t0}
 
 
 def main(argv=None):

@@ -24,8 +24,22 @@ import sys
 from sim.errors import UserError
 
 BACKENDS = ("serial", "process", "dask")
-# for a LocalCluster started by loyalsim; an existing cluster is configured by its owner (see README)
-DASK_WORKER_SETTINGS = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+
+
+def dask_worker_settings() -> dict:
+    """The Dask settings in sim/dask_workers.yaml, as dotted keys: applied to a LocalCluster started
+    here; an existing cluster's owner puts the same file in the workers' Dask configuration."""
+    from pathlib import Path
+
+    import yaml
+
+    def flat(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                yield from flat(v, f"{prefix}{k}.")
+            else:
+                yield f"{prefix}{k}", v
+    return dict(flat(yaml.safe_load((Path(__file__).with_name("dask_workers.yaml")).read_text())))
 
 
 def default_workers() -> int:
@@ -141,10 +155,8 @@ class DaskExecutor:
             else:
                 import dask
                 n = workers or default_workers()
-                # Dask's statistical profiler samples each worker's stack every 10 ms and its event loop
-                # ticks every 20 ms: both take the interpreter from a simulation that is Python-heavy
-                # (a quarter slower here). Off, and slower, for the cluster started here.
-                with dask.config.set(DASK_WORKER_SETTINGS):
+                # the profiler off, a slower tick, glibc's own mmap threshold: sim/dask_workers.yaml says why
+                with dask.config.set(dask_worker_settings()):
                     self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                 dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
