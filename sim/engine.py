@@ -15,43 +15,49 @@ import types
 import numpy as np
 
 
-class _DeferredModule(types.ModuleType):
-    """Stands in for a package until one of its attributes is asked for, then imports it.
+# What mesa 3.3's package imports that the engine never uses: its experimental spaces (which
+# import scipy.spatial), the batch runner (tqdm, multiprocess) and the data collector (pandas and
+# pyarrow), with the names mesa's __init__ takes from each. Together about 0.7 s of every command's
+# start-up.
+_UNUSED_MESA = {"mesa.experimental": (), "mesa.batchrunner": ("batch_run",),
+                "mesa.datacollection": ("DataCollector",)}
 
-    ``__file__`` is None so that ``inspect.getmodule`` (which mesa's logging calls while
-    mesa imports, looking at every module's file) passes it by without loading it.
-    """
+
+class _Placeholder(types.ModuleType):
+    """Stands in for an unused mesa submodule while mesa imports: it holds a placeholder for each
+    name mesa takes from it, and ``__file__`` is None so that ``inspect.getmodule`` (which mesa's
+    logging calls while mesa imports, looking at every module's file) passes it by."""
 
     __file__ = None
 
-    def __getattr__(self, name):
-        import importlib
-        import sys
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        real = importlib.import_module(self.__name__)
-        parent, _, child = self.__name__.rpartition(".")
-        if parent in sys.modules:
-            setattr(sys.modules[parent], child, real)
-        return getattr(real, name)
+
+_PLACEHOLDER = object()
 
 
 def _import_mesa():
     """Import mesa without paying for the parts the engine does not use.
 
-    Mesa 3.3's package imports its experimental spaces, which import scipy.spatial
-    (about 0.4 s): a stand-in is put in its place while mesa imports, so that
-    ``mesa.experimental`` loads on first use only (the engine never uses it). And
-    its logging decorators call ``inspect.getouterframes`` on the whole call stack when
-    mesa.model is imported, reading source for every frame (a quarter of a second or
+    While mesa imports, its unused submodules (``_UNUSED_MESA``) are placeholders; then
+    they are taken out again and the mesa package gets them on first use (a module
+    ``__getattr__``), so ``mesa.DataCollector``, ``from mesa.datacollection import ...``
+    and ``mesa.experimental`` still work for any other code, loading the real thing then.
+    And mesa's logging decorators call ``inspect.getouterframes`` on the whole call stack
+    when mesa.model is imported, reading source for every frame (a quarter of a second or
     more from deep inside a command); they use only the caller's function name, so for
     the import the frames are listed without source. Start-up matters: a sweep of many
     small points, and every command, pays it.
     """
+    import importlib
     import sys
-    stubbed = "mesa.experimental" not in sys.modules
-    if stubbed:
-        sys.modules["mesa.experimental"] = _DeferredModule("mesa.experimental")
+    if "mesa" in sys.modules:
+        return sys.modules["mesa"]
+    stubs = {}
+    for name, attrs in _UNUSED_MESA.items():
+        if name not in sys.modules:
+            stub = _Placeholder(name)
+            for attr in attrs:
+                setattr(stub, attr, _PLACEHOLDER)
+            sys.modules[name] = stubs[name] = stub
     real = inspect.getouterframes
 
     def frames_without_source(frame, context=1):
@@ -67,9 +73,27 @@ def _import_mesa():
         import mesa
     finally:
         inspect.getouterframes = real
-        if stubbed and isinstance(sys.modules.get("mesa.experimental"), _DeferredModule):
-            # later imports of mesa.experimental load the real package
-            del sys.modules["mesa.experimental"]
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+    lazy = {}
+    for name, stub in stubs.items():
+        child = name.rpartition(".")[2]
+        lazy[child] = (name, None)
+        for attr in _UNUSED_MESA[name]:
+            lazy[attr] = (name, attr)
+    for attr in lazy:
+        if getattr(mesa, attr, None) is _PLACEHOLDER or isinstance(getattr(mesa, attr, None), _Placeholder):
+            delattr(mesa, attr)
+
+    def __getattr__(attr):
+        if attr not in lazy:
+            raise AttributeError(f"module 'mesa' has no attribute {attr!r}")
+        module, name = lazy[attr]
+        value = importlib.import_module(module)
+        return value if name is None else getattr(value, name)
+
+    mesa.__getattr__ = __getattr__
     return mesa
 
 

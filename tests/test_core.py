@@ -196,3 +196,24 @@ def test_lift_is_read_per_segment_where_the_programme_was_aimed():
         assert seg["regular"][k]["lift"]["absolute"]["mean"] == 0.0
     total = sum(seg[s]["orders"]["programme"] for s in seg)
     assert total == pytest.approx(doc["programme"]["orders"])
+
+
+def test_the_engine_imports_without_mesas_unused_parts_and_mesa_stays_whole():
+    """Start-up: importing the engine (and a run's table) loads neither pandas nor scipy.spatial
+    (mesa's data collector and experimental spaces wait for first use), and mesa still gives
+    every name it exports, the real ones, to code that asks."""
+    import subprocess
+    import sys
+    code = (
+        "import sys\n"
+        "import sim.engine, sim.results, reports.export\n"
+        "early = sorted(m for m in ('pandas', 'pyarrow', 'scipy.spatial', 'tqdm') if m in sys.modules)\n"
+        "import mesa\n"
+        "from mesa.datacollection import DataCollector\n"
+        "from mesa import batch_run\n"
+        "import mesa.experimental\n"
+        "ok = (mesa.DataCollector is DataCollector and callable(batch_run) and isinstance(DataCollector, type)\n"
+        "      and hasattr(mesa.experimental, '__path__') and mesa.experimental.__file__ is not None)\n"
+        "print(early, ok)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["[]", "True"], out
