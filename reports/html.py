@@ -1589,6 +1589,7 @@ def _selection_section(doc, kind, cur) -> Section:
     est = ch.get("estimate") or {}
     delta = _opt_value(kind, sel.get("indifference"), cur, signed=False)
     prob = sel.get("probability_within_indifference") or {}
+    pcs = sel.get("probability_correct_selection") or {}
     sec = Section("selection", "The selection: which design, and how sure")
     n_fin = sel["designs"] - 1
     if ch.get("no_programme"):
@@ -1607,8 +1608,9 @@ def _selection_section(doc, kind, cur) -> Section:
         sec.paragraphs.append(
             f"How sure: the {_plural(n_fin, 'best design')} and no programme ran on the same fresh replications "
             f"(Kim and Nelson's KN procedure, {_plural(sel['replications_used'], 'replication')} in all, more where the "
-            f"decision was close). It picks a design within {delta} of the best with probability at least "
-            f"{probability(prob.get('guaranteed_at_least'))} (the indifference zone is {sel.get('indifference_basis')}). "
+            f"decision was close). It picks the best with probability at least "
+            f"{probability(pcs.get('guaranteed_at_least'))} whenever the best leads the others by {delta} or more "
+            f"(the indifference zone, {sel.get('indifference_basis')}; closer designs count as equally good). "
             f"On the replications "
             f"run, the probability that the choice is within {delta} of every other is "
             f"{'' if (prob.get('empirical_lower_bound') or 0) > 0.995 else 'at least '}"
@@ -1696,25 +1698,28 @@ def render_optimise(opt: dict, *, title="Optimisation", scenario_yaml: str | Non
                           else "The optimisation has no results to show.", [], "")
     else:
         est = ch.get("estimate") or {}
-        prob = sel.get("probability_within_indifference") or {}
         delta = _opt_value(kind, sel.get("indifference"), cur, signed=False)
-        sure = (f"at least {probability(prob.get('guaranteed_at_least'))}" if sel.get("guarantee") else "not guaranteed")
+        pcs = sel.get("probability_correct_selection") or {}
+        sure = (f"at least {probability(pcs.get('guaranteed_at_least'))}" if sel.get("guarantee") else "not guaranteed")
         if ch.get("no_programme"):
             bp = (doc.get("best_programme") or {}).get("estimate") or {}
             verdict = Verdict("fails", "No design pays",
                               f"Doing nothing beats every design tried; the best of them makes "
                               f"{_opt_value(kind, bp.get('mean'), cur)} of {what} on fresh replications.",
                               [Tile("Best design's " + what, _opt_value(kind, bp.get("mean"), cur), "on fresh replications"),
-                               Tile(f"Probability within {delta} of the best", sure, "KN selection")], "")
+                               Tile("Chance the selection picks the best", sure,
+                                    f"KN, when the best leads by {delta} or more")], "")
         else:
             pays = est.get("mean") is not None and (est["mean"] > 0 or kind != "money")
             tone = "pays" if pays and sel.get("guarantee") else "unsure"
             verdict = Verdict(tone, "Best design found" if tone == "pays" else "Best design, with care",
                               f"{ch['label']}: {what} {_opt_value(kind, est.get('mean'), cur)}"
-                              f"{_opt_interval(kind, est, cur)} on fresh replications; within {delta} of the best of "
-                              f"the finalists with probability {sure}.",
+                              f"{_opt_interval(kind, est, cur)} on fresh replications; the selection picks the best of "
+                              f"the finalists with probability {sure} whenever it leads the others by {delta} or "
+                              "more.",
                               [Tile(what.capitalize(), _opt_value(kind, est.get("mean"), cur), "on fresh replications"),
-                               Tile(f"Probability within {delta} of the best", sure, "KN selection"),
+                               Tile("Chance the selection picks the best", sure,
+                                    f"KN, when the best leads by {delta} or more"),
                                Tile("Runner-up", (doc.get("runner_up") or {}).get("label", "none"), "")],
                               "")
     sources = [Source("Resolved scenario", "scenario.yaml", scenario_yaml)] if scenario_yaml else []

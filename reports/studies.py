@@ -278,12 +278,14 @@ def render_optimise(doc) -> str:
                    f"{_kind_value(kind, sb['fresh'], cur)} on the selection's {sb['fresh_replications']} fresh "
                    "replications.")
     prob = sel.get("probability_within_indifference") or {}
+    pcs = sel.get("probability_correct_selection") or {}
     who = "it" if not ch["no_programme"] else "doing nothing"
     if sel.get("guarantee"):
-        out.append(f"  How sure: among the {n_fin} best design{'s' if n_fin != 1 else ''} and no programme, "
-                   f"{sel['replications_used']} fresh replications (KN selection, up to {sel['stages']} each) put "
-                   f"{who} within {delta_text} of the best with probability at least {pct(prob.get('guaranteed_at_least'))} "
-                   f"(the procedure's guarantee; the indifference zone is {sel.get('indifference_basis')}).")
+        out.append(f"  How sure: KN selection among the {n_fin} best design{'s' if n_fin != 1 else ''} and no programme, "
+                   f"on {sel['replications_used']} fresh replications (up to {sel['stages']} each), picks the best "
+                   f"with probability at least {pct(pcs.get('guaranteed_at_least'))} whenever it leads the others by "
+                   f"{delta_text} or more (the procedure's guarantee; the indifference zone is "
+                   f"{sel.get('indifference_basis')}; closer designs count as equally good).")
     else:
         out.append(f"  How sure: not guaranteed. The selection stopped at its cap of {sel.get('max_replications')} "
                    f"replications with {', '.join(sel.get('survivors') or [])} still within {delta_text} of each other; "

@@ -530,8 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "objectives), every design against no programme on the same customers; then pick "
                                    "among the best few and no programme with a guarantee (Kim & Nelson's KN procedure "
                                    "on fresh replications), and report the choice's profit re-estimated on replications "
-                                   "the search never saw, the probability it is within the indifference zone of the "
-                                   "best, and the runner-up.")
+                                   "the search never saw, how sure the selection is, and the runner-up.")
     p.add_argument("file", metavar="FILE", help="scenario YAML file")
     p.add_argument("--vary", action="append", default=[], metavar="FIELD=SPEC",
                    help="a field and its bounds: LOW:HIGH (a whole-number field stays whole) or A,B,C (a list of "
@@ -551,7 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="differences smaller than this do not matter: an amount (e.g. 50000) or a share of the "
                         "no-programme profit (e.g. 0.2%%, the default)")
     p.add_argument("--confidence", type=float, default=None, metavar="P",
-                   help="the selection's probability of picking a design within the indifference zone (default 0.95)")
+                   help="the selection's probability of picking the best when it leads the others by at least the "
+                        "indifference zone (default 0.95)")
     p.add_argument("--initial", type=int, default=None, metavar="N",
                    help="fresh replications every finalist gets first in the selection (default 10)")
     p.add_argument("--max-replications", type=int, default=None, metavar="N",

@@ -89,8 +89,8 @@ _SETTLED = False
 
 def _call(payload):
     """Run one item in a worker. The first time, freeze what the worker process holds already (its
-    framework: Dask's, or what a forked pool inherited) so the collection after every model run
-    (sim.work) walks only the simulation's own objects."""
+    framework: Dask's, or what a forked pool inherited) so the collector's automatic passes walk
+    only the simulation's own objects."""
     global _SETTLED
     if not _SETTLED:
         import gc
@@ -107,8 +107,8 @@ class ProcessExecutor:
         import gc
         import multiprocessing as mp
         self.workers = workers or default_workers()
-        # the workers fork from this process: freeze its objects first, so the collection each worker
-        # runs after every model (sim.work) neither walks them nor copies their pages (Python docs, gc.freeze)
+        # the workers fork from this process: freeze its objects first, so the collector's passes in
+        # each worker neither walk them nor copy their pages (Python docs, gc.freeze)
         gc.freeze()
         self._frozen = True
         self._pool = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
@@ -149,21 +149,43 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - dask is a dependency
             raise UserError("--backend dask: Dask distributed is not installed (pip install 'dask[distributed]')") from None
         self.cluster = None
+        self.client = None
         try:
             if address:
                 self.client = Client(address, timeout="10s")
+                self._same_code(address)
             else:
                 import dask
                 n = workers or default_workers()
                 # the profiler off, a slower tick, glibc's own mmap threshold: sim/dask_workers.yaml says why
                 with dask.config.set(dask_worker_settings()):
                     self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                dashboard_address=None, silence_logs=logging.ERROR)
+                                                dashboard_address=None, silence_logs=logging.ERROR,
+                                                preload=["sim.dask_preload"])
                 self.client = Client(self.cluster)
         except OSError as e:
+            self.close()
             raise UserError(f"--backend dask: cannot reach the Dask scheduler at {address}: {e}") from None
+        except BaseException:  # a signal (or anything) while the cluster starts: leave nothing running
+            self.close()
+            raise
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
         self._futures = []
+
+    def _same_code(self, address):
+        """Records are keyed by a fingerprint of this process's code (sim.work.code_fingerprint):
+        every worker must run the same code, or the store would file its results under keys they
+        do not match."""
+        from sim.work import code_fingerprint
+        try:
+            theirs = self.client.run(code_fingerprint)
+        except Exception as e:  # noqa: BLE001 - e.g. the workers cannot import sim
+            raise UserError(f"--backend dask: the workers at {address} cannot run loyalsim ({type(e).__name__}: "
+                            f"{e}); install this loyalsim on them") from None
+        other = sorted(w for w, fp in theirs.items() if fp != code_fingerprint())
+        if other:
+            raise UserError(f"--backend dask: {len(other)} worker(s) at {address} run other loyalsim code than this "
+                            f"one (e.g. {other[0]}); install the same version on every worker")
 
     def map(self, fn, items):
         from distributed import as_completed
@@ -174,9 +196,11 @@ class DaskExecutor:
 
     def close(self, abort=False):
         try:
-            if abort and self._futures:
-                self.client.cancel(self._futures)
-            self.client.close()
+            if self.client is not None:
+                if abort and getattr(self, "_futures", None):
+                    self.client.cancel(self._futures)
+                self.client.close()
+                self.client = None
         finally:
             if self.cluster is not None:
                 self.cluster.close()

@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import UserError
+from sim.metrics import HEADLINE
 from sim.work import RECORD_FORMAT, Record
 
 META_KEY = b"loyalsim.record"
-REQUIRED = ("format", "key", "replication", "metrics", "cost_lines", "income_lines", "revenue_lines",
+REQUIRED = ("format", "key", "replication", "months", "metrics", "cost_lines", "income_lines", "revenue_lines",
             "mechanics", "members")
+SERIES = ("month", "profit", "revenue")  # the monthly series every lift and curve reads
 
 
 class ResultStore:
@@ -63,8 +65,16 @@ class ResultStore:
                 raise ValueError("another record")
             if not isinstance(meta["metrics"], dict) or not meta["metrics"]:
                 raise ValueError("no metrics")
-            if "month" not in table.column_names or table.num_rows == 0:
-                raise ValueError("no monthly series")
+            # the shape the results read: every headline metric a number (or None where undefined),
+            # the monthly series the lifts are built from, one row a month
+            if not isinstance(meta["replication"], int) or any(
+                    m not in meta["metrics"] or not (meta["metrics"][m] is None or
+                                                     isinstance(meta["metrics"][m], (int, float)))
+                    for m in HEADLINE):
+                raise ValueError("headline metrics missing or not numbers")
+            if any(c not in table.column_names for c in SERIES) or table.num_rows == 0 \
+                    or table.num_rows != meta.get("months"):
+                raise ValueError("monthly series missing or of another length")
             series = {name: (table.column(name).to_pylist() if name == "calendar_month"
                              else table.column(name).to_numpy().astype(np.float64))
                       for name in table.column_names}

@@ -39,6 +39,24 @@ RECORD_FORMAT = 1
 
 # --------------------------------------------------------------------------- keys
 
+_FINGERPRINT = None
+
+
+def code_fingerprint() -> str:
+    """A hash of the simulator's own source (every .py file under sim/), so that a record made
+    by other code (an older checkout, a Dask worker with another install) has another key and
+    is never reused: the version number alone does not change with every fix."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        from pathlib import Path
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        _FINGERPRINT = h.hexdigest()[:16]
+    return _FINGERPRINT
+
+
 def record_key(base, replication: int, arm=None) -> str:
     """The content key of one arm of one replication: what it computes, not what it is called.
 
@@ -47,6 +65,7 @@ def record_key(base, replication: int, arm=None) -> str:
     """
     doc = {
         "loyalsim": __version__,
+        "code": code_fingerprint(),
         "format": RECORD_FORMAT,
         "baseline": base.baseline_identity(),
         "programme": None if arm is None else arm.programme_identity(),
@@ -72,7 +91,9 @@ class Record:
     members: dict | None = None  # members vs non-members, and the members' outcomes without the programme
 
     def meta(self) -> dict:
-        return {"format": RECORD_FORMAT, "key": self.key, "replication": self.replication, "metrics": self.metrics,
+        months = len(next(iter(self.series.values()))) if self.series else 0
+        return {"format": RECORD_FORMAT, "key": self.key, "replication": self.replication, "months": months,
+                "metrics": self.metrics,
                 "cost_lines": self.cost_lines, "income_lines": self.income_lines,
                 "revenue_lines": self.revenue_lines, "mechanics": self.mechanics, "members": self.members}
 
@@ -193,7 +214,9 @@ def launch_base(scenario, seed):
     history = LoyaltyModel(scenario, seed, programme=None, first_day=first, last_day=0)
     history.run()
     history.mark_launch()
-    return history.customers
+    customers = history.customers
+    _free(history)
+    return customers
 
 
 def _baseline(unit: Unit, seed: int):

@@ -212,6 +212,49 @@ def test_torn_or_foreign_record_files_are_recomputed(tmp_path):
     assert all(st.get(p.stem) is not None for p in _records(store))
 
 
+def _rewrite(path, meta_edit=None, drop_column=None, rows=None):
+    """Rewrite a stored record as a different program might have: valid Parquet under its own key,
+    with its metadata edited, a series dropped or months cut."""
+    import pyarrow.parquet as pq
+
+    from sim.store import META_KEY
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[META_KEY])
+    if meta_edit:
+        meta_edit(meta)
+    if drop_column:
+        table = table.drop_columns([drop_column])
+    if rows is not None:
+        table = table.slice(0, rows)
+    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, path)
+
+
+def test_records_of_another_shape_or_other_code_are_recomputed(tmp_path, monkeypatch):
+    """Files that parse and carry the right key but not what the results read (a headline metric
+    missing or not a number, a series missing, months cut) are recomputed, never read and never a
+    traceback; and records made by other code (another fingerprint of sim/) are not reused."""
+    sc = sim.load(SCENARIOS / "points_and_tiers.yaml", {"customers.initial": 1200, "horizon_days": 120,
+                                                        "customers.history_days": 120})
+    store = tmp_path / "store"
+    first = sim.run(sc, replications=3, backend="serial", store=store).summary()
+    files = _records(store)
+    _rewrite(files[0], meta_edit=lambda m: m["metrics"].pop("profit"))
+    _rewrite(files[1], meta_edit=lambda m: m["metrics"].update(revenue="71.25m"))
+    _rewrite(files[2], drop_column="profit")
+    _rewrite(files[3], rows=1)
+    from sim.store import ResultStore
+    st = ResultStore(store)
+    assert [st.get(p.stem) is None for p in files[:4]] == [True] * 4
+    assert sim.run(sc, replications=3, backend="serial", store=store).summary() == first
+    # another program's records: the same scenario under other code gets other keys
+    import sim.work as work
+    before = set(ResultStore(store).keys())
+    monkeypatch.setattr(work, "_FINGERPRINT", "another-build")
+    sim.run(sc, replications=1, backend="serial", store=store)
+    assert len(set(ResultStore(store).keys()) - before) == 2
+
+
 def test_more_replications_compute_only_the_new_ones(tmp_path, monkeypatch):
     import sim.api as api
     sc = sim.load(SCENARIOS / "points_and_tiers.yaml", {"customers.initial": 1200, "horizon_days": 120,

@@ -34,8 +34,10 @@ customers and chance events, replication by replication):
    go through Kim & Nelson's KN procedure (sim.studies.selection) on fresh
    replications (seeds from 1000 on, never seen by the search): it keeps adding
    replications to the designs still in contention until one is left, and
-   guarantees that the design it picks is within the indifference zone of the
-   best with probability at least the confidence. The chosen design's profit is
+   guarantees (Kim & Nelson 2001) that if the best finalist leads every other
+   by at least the indifference zone, it is the one picked with probability at
+   least the confidence; designs closer than that count as equally good. The
+   guarantee covers the finalists, not designs the search never tried. The chosen design's profit is
    then re-estimated on further fresh replications (from 2000 on), so the
    number reported is neither the search's best observation nor the selection's
    (both are flattered by having been picked: the winner's curse).
@@ -117,7 +119,8 @@ SCHEMA = Section(optional=True, doc="an optimisation of the programme's design, 
         "finalists": Int(5, lo=1, hi=50, doc="best feasible designs that go to the selection (with no programme)"),
         "indifference": Raw("the indifference zone: an amount in the objective's units, or 'x%' of the "
                             "baseline's profit (default 0.2%)"),
-        "confidence": Num(0.95, "probability of selecting a design within the indifference zone of the best",
+        "confidence": Num(0.95, "probability of selecting the best finalist when it leads the others by at least the "
+                          "indifference zone",
                           lo=0.5, hi=0.999),
         "initial": Int(10, lo=2, hi=STAGE_WIDTH, doc="first-stage replications of each finalist"),
         "max_replications": Int(200, lo=2, hi=STAGE_WIDTH, doc="the most replications a finalist gets"),
@@ -892,8 +895,14 @@ class OptimiseResult:
                 "replication_seeds": [kn.replications[0], kn.replications[-1]] if kn.replications else [],
                 "stopped": kn.stopped, "survivors": [labels[d] for d in kn.survivors],
                 "guarantee": kn.guarantee,
-                "probability_within_indifference": {
+                # KN's guarantee: the best is picked with at least this probability when it
+                # leads every other finalist by the indifference zone or more
+                "probability_correct_selection": {
                     "guaranteed_at_least": kn.confidence if kn.guarantee else None,
+                    "when_the_best_leads_by": self.indifference,
+                },
+                # on the replications run: paired comparisons of the choice with every other
+                "probability_within_indifference": {
                     "empirical_lower_bound": kn.probability_within_delta(),
                 },
             },

@@ -63,9 +63,11 @@ def simulate_pilot(args):
     true_effect = float((spend_t - base.customers.horizon_spend[treated].astype(np.float64)).mean())
     cost = float(prog.ledger.programme_cost().sum())
     fixed = float(sum(v.sum() for k, v in prog.ledger.lines.items() if k[0] == "programme"))
+    # the programme arm gives every one of the n pilot customers the programme (treated and
+    # control are then read from the two arms): its variable cost is for n customers
     return {"mean_t": float(spend_t.mean()), "var_t": float(spend_t.var(ddof=1)), "n_t": int(treated.size),
             "mean_c": float(spend_c.mean()), "var_c": float(spend_c.var(ddof=1)), "n_c": int(control.size),
-            "true_effect": true_effect, "variable_cost": cost - fixed}
+            "true_effect": true_effect, "variable_cost_per_customer": (cost - fixed) / n}
 
 
 @dataclass
@@ -90,8 +92,11 @@ class PilotResult:
 
     def power(self) -> float:
         """Share of simulated pilots whose estimate is significant at 5% (two-sided)."""
-        hits = [abs(r["mean_t"] - r["mean_c"]) / math.sqrt(r["var_t"] / r["n_t"] + r["var_c"] / r["n_c"]) > Z_ALPHA
-                and r["mean_t"] > r["mean_c"] for r in self.runs]
+        def significant(r):
+            se = math.sqrt(r["var_t"] / r["n_t"] + r["var_c"] / r["n_c"])
+            diff = r["mean_t"] - r["mean_c"]
+            return diff > 0 and (diff > Z_ALPHA * se if se > 0 else True)
+        hits = [significant(r) for r in self.runs]
         return float(np.mean(hits))
 
     def summary(self) -> dict:
@@ -117,7 +122,7 @@ class PilotResult:
             doc["pilot_cost"] = self.cost
             doc["cost_of_waiting"] = self.waiting_cost
             doc["sizes"] = self.evsi_by_size
-            here = next(s for s in self.evsi_by_size if s["members"] == self.members)
+            here = next(s for s in self.evsi_by_size if s.get("asked"))
             doc["evsi"] = here["evsi"]
             doc["net_value"] = here["net_value"]
             best = max(self.evsi_by_size, key=lambda s: s["net_value"])
@@ -136,12 +141,13 @@ def run_pilot(scenario, members, control, months, replications=20, draws=None, p
     from sim.executors import make_executor
     sc = pilot_scenario(scenario, members, control, months)
     items = [(sc, r, members) for r in range(replications)]
-    runs = []
+    done = {}
     with make_executor(backend, workers, scheduler, items=len(items)) as ex:
-        for _, res in ex.map(simulate_pilot, items):
-            runs.append(res)
+        for i, res in ex.map(simulate_pilot, items):
+            done[i] = res
             if progress:
-                progress(len(runs), len(items))
+                progress(len(done), len(items))
+    runs = [done[i] for i in sorted(done)]  # in replication order, whatever order they finished in
     result = PilotResult(members, control, months, runs, scenario.cfg.economics.currency)
     if not evsi:
         return result
@@ -159,7 +165,10 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
     psa = result.psa
     k = result.months
     cum_rev = _cumulative_revenue_lift(psa)
-    per_customer = cum_rev[:, min(k, cum_rev.shape[1]) - 1] / scenario.cfg.customers.initial
+    # the PSA's lift is over the launch base and the customers acquired since; the pilot's cohort
+    # is closed (no acquisition), so the lift is spread over everyone present by month k
+    acquired = scenario.cfg.customers.acquisition.per_day * k * DAYS_PER_MONTH
+    per_customer = cum_rev[:, min(k, cum_rev.shape[1]) - 1] / (scenario.cfg.customers.initial + acquired)
     nb = psa.net_benefits()
     runs = result.runs
     var_t = float(np.mean([r["var_t"] for r in runs]))
@@ -168,7 +177,7 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
     # what running the pilot costs: the programme's variable cost for the treated customers over
     # the pilot (scaled from the simulated pilots), plus the running cost for those months
     eco = scenario.cfg.economics
-    variable_per_member = float(np.mean([r["variable_cost"] for r in runs])) / max(result.members, 1)
+    variable_per_member = float(np.mean([r["variable_cost_per_customer"] for r in runs]))
     fixed = eco.programme_setup_cost + eco.programme_fixed_cost_per_month * k
     # deciding k months later forgoes k months of the programme's profit when launching is right
     horizon_months = scenario.cfg.horizon_days / DAYS_PER_MONTH
@@ -184,9 +193,9 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
         value = evsi_of(nb, statistic)
         cost = fixed + variable_per_member * n_t
         rows.append({"members": n_t, "control": n_c, "standard_error": se, "evsi": value, "cost": cost,
-                     "net_value": value - cost - result.waiting_cost})
+                     "net_value": value - cost - result.waiting_cost, "asked": f == 1.0})
     result.evsi_by_size = rows
-    result.cost = next(r["cost"] for r in rows if r["members"] == result.members)
+    result.cost = next(r["cost"] for r in rows if r["asked"])
 
 
 def _cumulative_revenue_lift(psa) -> np.ndarray:

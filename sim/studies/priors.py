@@ -107,8 +107,13 @@ class Prior:
             from scipy.special import ndtr, ndtri
             lo = -math.inf if a.get("low") is None else (a["low"] - a["mean"]) / a["sd"]
             hi = math.inf if a.get("high") is None else (a["high"] - a["mean"]) / a["sd"]
-            p = ndtr(lo) + u * (ndtr(hi) - ndtr(lo))
-            return a["mean"] + a["sd"] * ndtri(np.clip(p, 1e-300, 1 - 1e-16))
+            if lo > 0:  # all of it in the upper tail: work on the mirrored lower tail, where ndtr keeps its digits
+                p = ndtr(-hi) + (1 - u) * (ndtr(-lo) - ndtr(-hi))
+                z = -ndtri(np.clip(p, 1e-300, 1 - 1e-16))
+            else:
+                p = ndtr(lo) + u * (ndtr(hi) - ndtr(lo))
+                z = ndtri(np.clip(p, 1e-300, 1 - 1e-16))
+            return np.clip(a["mean"] + a["sd"] * z, a["mean"] + a["sd"] * lo, a["mean"] + a["sd"] * hi)
         if d == "lognormal":
             from scipy.special import ndtri
             return a["median"] * np.exp(a["sigma"] * ndtri(u))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.errors import UserError
 from sim.studies import voi
 from sim.studies.plan import run_variants
 from sim.studies.priors import Priors, priors_of
@@ -217,22 +218,55 @@ def _union_priors(scenarios) -> Priors:
         for g, members in pr.groups.items():
             groups.setdefault(g, [])
             groups[g] += [f for f in members if f not in groups[g]]
-    corr = all_priors[0].correlation if len(scenarios) == 1 else None
-    return Priors(priors, groups, corr, all_priors[0].draws, all_priors[0].replications)
+    return Priors(priors, groups, _merged_correlation(all_priors, [p.field for p in priors], scenarios),
+                  all_priors[0].draws, all_priors[0].replications)
+
+
+def _merged_correlation(all_priors, fields, scenarios):
+    """Each strategy's copula correlations placed on the union of the strategies' parameters (the
+    same parameter is one draw for every strategy); a pair two strategies correlate differently is
+    refused."""
+    if all(pr.correlation is None for pr in all_priors):
+        return None
+    r = np.eye(len(fields))
+    for pr, sc in zip(all_priors, scenarios):
+        if pr.correlation is None:
+            continue
+        own = [fields.index(p.field) for p in pr.priors]
+        for a, i in enumerate(own):
+            for b, j in enumerate(own):
+                rho = pr.correlation[a, b]
+                if i != j and rho != 0:
+                    if r[i, j] not in (0.0, rho):
+                        raise UserError(f"{sc.file}: uncertainty.correlation: {fields[i]} and {fields[j]} are "
+                                        f"correlated {rho} here and {r[i, j]} in another strategy; allowed: the same "
+                                        "correlation in every strategy that gives one")
+                    r[i, j] = rho
+    if np.linalg.eigvalsh(r).min() <= 0:
+        raise UserError(f"{scenarios[0].file}: uncertainty.correlation: the strategies' correlations together do not "
+                        "form a valid correlation matrix")
+    return r
 
 
 # --------------------------------------------------------------------------- one at a time
 
-def tornado_variants(scenarios, priors, low_q=0.05, high_q=0.95):
+TORNADO_ENDS = {"low": 0.05, "high": 0.95}  # each parameter's 5th and 95th percentile
+
+
+def _tornado_value(p, end) -> float:
+    v = float(p.quantile(np.array([TORNADO_ENDS[end]]))[0])
+    return int(round(v)) if p.integer else v
+
+
+def tornado_variants(scenarios, priors):
     """(strategy, prior, end, scenario) for each parameter at its 5th and 95th percentile, others as written."""
     out = []
     for k, sc in enumerate(scenarios):
         for p in priors.priors:
             if not _applies(p.field, sc) or p.width == 0:
                 continue
-            for end, q in (("low", low_q), ("high", high_q)):
-                v = float(p.quantile(np.array([q]))[0])
-                v = int(round(v)) if p.integer else v
+            for end in TORNADO_ENDS:
+                v = _tornado_value(p, end)
                 out.append((k, p, end, sc.with_overrides({p.field: v})))
     return out
 
@@ -244,7 +278,7 @@ def _tornado_rows(ends, outcomes, offset, scenarios, reps):
         if not vals:
             continue
         row = rows.setdefault((k, p.field), {"strategy": k, "field": p.field, "group": p.group, "source": p.source})
-        row[f"{end}_value"] = float(p.quantile(np.array([0.05 if end == "low" else 0.95]))[0])
+        row[f"{end}_value"] = _tornado_value(p, end)
         row[f"{end}_incremental_profit"] = float(np.mean(vals))
     out = [r for r in rows.values() if "low_incremental_profit" in r and "high_incremental_profit" in r]
     for r in out:

@@ -17,9 +17,13 @@ funding a treatment (Claxton 1999; Briggs, Claxton & Sculpher 2006):
   on a simulated statistic (Strong, Brennan & Oakley 2015, MDM 35(5)).
 
 The regression is a penalised regression spline (cubic truncated-power basis
-at quantile knots, plus pairwise products for small groups), its smoothing
-chosen by generalised cross-validation: the GAM Strong et al. use, written out
-in numpy. Simulation noise in the net benefits falls into its residual.
+at quantile knots, plus pairwise products whenever the draws afford them), its
+smoothing chosen by generalised cross-validation: the GAM Strong et al. use,
+written out in numpy. Simulation noise in the net benefits falls into its
+residual, so EVPPI and EVSI are of the assumptions alone. EVPI is computed from
+the draws as they are: each draw's simulation noise counts as something
+perfect information would resolve, so it is an upper bound, close when the
+noise is a small share of the spread (the PSA reports that share).
 """
 from __future__ import annotations
 
@@ -77,7 +81,11 @@ def _basis(x, knots=8, interactions=True):
         qs = np.unique(np.quantile(z[:, j], np.linspace(0, 1, k + 2)[1:-1])) if k > 0 else []
         for q in qs:
             pen.append(np.maximum(z[:, j] - q, 0.0) ** 3)
-    if interactions and 1 < p <= 4:
+    # pairwise products, penalised with the splines, for every group the draws can afford (all
+    # columns at most half the draws): without them a group's EVPPI misses what its parameters
+    # do together (a status worth that matters only at a high intensity)
+    products = p * (p - 1) // 2
+    if interactions and p > 1 and 1 + p + len(pen) + products <= n // 2:
         for a in range(p):
             for b in range(a + 1, p):
                 pen.append(z[:, a] * z[:, b])
