@@ -176,6 +176,8 @@ def render_sweep_indices(sens, cur):
             lines.append(f"  {f:55} mu* {money(v['mu_star'], cur)} (+/-{money(v['mu_star_ci'])})")
     if sens.get("noise_share_of_variance") is not None:
         lines.append(f"  Simulation noise: {pct(sens['noise_share_of_variance'])} of the variance.")
+    if sens.get("note"):
+        lines.append(f"  Note: {sens['note']}.")
     return "\n".join(lines)
 
 

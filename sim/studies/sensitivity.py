@@ -2,7 +2,9 @@
 
 The parameters are sampled by SALib in the unit cube (Saltelli's sample for
 Sobol, Morris trajectories) and mapped through each prior's quantile function,
-so the indices are of incremental profit over the priors themselves. Every
+so the indices are of incremental profit over the priors themselves, drawn
+independently: Sobol's variance decomposition assumes independent inputs, so a
+correlation in the uncertainty block is left out here (the result says so). Every
 point runs paired against the baseline on one replication seed (common random
 numbers), and the share of the variance that is simulation noise is measured
 beside them from replications of the plain scenario.
@@ -34,6 +36,9 @@ def uncertain_indices(scenario, priors, method="sobol", samples=32, replication=
         return {}
     y = np.array([outcomes[(i, replication)].lift("profit") for i in range(len(variants))])
     out = {"method": method, "points": len(variants)}
+    if priors.correlation is not None:
+        out["note"] = ("the parameters are drawn independently here (the indices assume it); the scenario's "
+                       "correlations apply to the uncertainty analysis itself, not to these indices")
     if method == "sobol":
         from SALib.analyze import sobol
         si = sobol.analyze(problem, y, calc_second_order=False, num_resamples=200, seed=scenario.cfg.seed)
