@@ -38,6 +38,7 @@ import pandas as pd
 from reports import figures as F
 from reports.figures import count, money, month_name, pct, points_change, probability
 from sim.errors import UserError
+from sim.metrics import clean  # a light module: the report never imports the simulation engine
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUMMARY, RESOLVED, ASSUMPTIONS, RUN_INFO, COST_LINES = (
@@ -206,20 +207,9 @@ class CompareInputs:
     version: str
 
 
-def _clean(x):
-    """NaN and infinity as None (JSON null); the report never imports the simulation engine."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
-    return x
-
-
 def _json_normal(x):
     """What a JSON file would give back: tuples as lists, NaN as null, dates as text."""
-    return json.loads(json.dumps(_clean(x), default=str))
+    return json.loads(json.dumps(clean(x), default=str))
 
 
 def _normal_frame(df: pd.DataFrame | None) -> pd.DataFrame | None:

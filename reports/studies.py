@@ -1,11 +1,7 @@
 """Studies on the terminal: sweeps, the uncertainty analysis (PSA) and pilots, for a marketing lead."""
 from __future__ import annotations
 
-from reports.table import money
-
-
-def pct(x, digits=0):
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+from reports.table import money, pct
 
 
 def _signed(x, cur=""):

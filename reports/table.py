@@ -208,8 +208,8 @@ def member_gap_lines(gap) -> list:
     return out
 
 
-def _pct(x):
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+def pct(x, digits=0):
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
 
 def _new_mechanic_lines(mech, cur):
@@ -218,8 +218,8 @@ def _new_mechanic_lines(mech, cur):
     sub = mech.get("subscription")
     if sub:
         out.append(f"  Membership: {sub['members_end']:,.0f} members at the end, fees {money(sub['fee_income'], cur)}; "
-                   f"renewals {_pct(sub['trial_conversion_rate'])} after the trial (CIRP 73%), "
-                   f"{_pct(sub['first_year_renewal_rate'])} after year one (CIRP 91%)")
+                   f"renewals {pct(sub['trial_conversion_rate'])} after the trial (CIRP 73%), "
+                   f"{pct(sub['first_year_renewal_rate'])} after year one (CIRP 91%)")
         if sub.get("orders_per_member_year") is not None and sub.get("orders_per_other_active_year"):
             out.append(f"    members order {sub['orders_per_member_year']:.1f} times a year vs "
                        f"{sub['orders_per_other_active_year']:.1f} for other active customers")
@@ -232,7 +232,7 @@ def _new_mechanic_lines(mech, cur):
     svc = mech.get("service")
     if svc:
         wait = svc.get("mean_wait_minutes")
-        out.append(f"  Service desk: {svc['contacts']:,.0f} contacts, {_pct(svc['service_level'])} answered within target, "
-                   f"mean wait {'n/a' if wait is None else f'{wait:.1f} min'}, {_pct(svc['abandoned_share'])} abandoned; "
+        out.append(f"  Service desk: {svc['contacts']:,.0f} contacts, {pct(svc['service_level'])} answered within target, "
+                   f"mean wait {'n/a' if wait is None else f'{wait:.1f} min'}, {pct(svc['abandoned_share'])} abandoned; "
                    f"staff {money(svc['staff_cost'], cur)}")
     return out

@@ -158,9 +158,7 @@ def cmd_run(args) -> int:
     if args.format is not None and not args.out:
         raise UserError(f"--format {args.format}: only with --out DIR (it is the format of the monthly series "
                         "file written there); add --out DIR or drop --format")
-    if args.html:
-        from reports.html import check_writable
-        check_writable(args.html)
+    _check_html(args)
     from sim.limits import check_run
     check_run(sc, workers=args.workers, backend=args.backend)  # refuse a run that cannot fit before --out exists
     _note_on_scale(sc)
@@ -181,9 +179,8 @@ def cmd_run(args) -> int:
     if out_dir is not None:
         written = write_outputs(out_dir, result, doc, fmt=args.format or "csv", plots=not args.no_plots)
     if args.html:
-        from reports.html import render_run, write_report
-        write_report(args.html, render_run(result))
-        print(f"Wrote {args.html}", file=sys.stderr)
+        from reports.html import render_run
+        _write_html(args.html, render_run(result))
     if args.json:
         print(dumps(doc))
     else:
@@ -198,9 +195,7 @@ def cmd_compare(args) -> int:
     from reports.compare import render_compare
     from reports.export import dumps
     scenarios = [_load(f, args) for f in args.files]
-    if args.html:
-        from reports.html import check_writable
-        check_writable(args.html)
+    _check_html(args)
     comparison = sim.compare(scenarios, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
                              store=args.store, progress=_progress(not args.json))
     if not comparison.result.replications:
@@ -211,11 +206,24 @@ def cmd_compare(args) -> int:
     if comparison.interrupted:
         _interrupted_note(comparison.result, None, args.store)
     if args.html:
-        from reports.html import render_compare as render_compare_html, write_report
-        write_report(args.html, render_compare_html(comparison))
-        print(f"Wrote {args.html}", file=sys.stderr)
+        from reports.html import render_compare as render_compare_html
+        _write_html(args.html, render_compare_html(comparison))
     print(dumps(doc) if args.json else render_compare(doc))
     return 128 + comparison.result.signal if comparison.interrupted else 0
+
+
+def _check_html(args):
+    """--html FILE: refused before anything is simulated if it cannot be written."""
+    if args.html:
+        from reports.html import check_writable
+        check_writable(args.html)
+
+
+def _write_html(path, page):
+    """--html FILE: the report written, and said on stderr (stdout stays the table or the JSON)."""
+    from reports.html import write_report
+    write_report(path, page)
+    print(f"Wrote {path}", file=sys.stderr)
 
 
 def _study_out(args):
@@ -225,9 +233,7 @@ def _study_out(args):
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         _prepare_out(out_dir)
-    if args.html:
-        from reports.html import check_writable
-        check_writable(args.html)
+    _check_html(args)
     return out_dir, _store(args, out_dir), args.format or "parquet"
 
 
@@ -265,11 +271,10 @@ def cmd_sweep(args) -> int:
         write_json(out_dir / "summary.json", doc)
         (out_dir / "scenario.resolved.yaml").write_text(_scenario_yaml(sc, block))
     if args.html:
-        from reports.html import render_sweep as html_sweep, write_report
-        write_report(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}",
+        from reports.html import render_sweep as html_sweep
+        _write_html(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}",
                                           scenario_yaml=_scenario_yaml(sc, block),
                                           seed=sc.cfg.seed, replications=doc["replications"]))
-        print(f"Wrote {args.html}", file=sys.stderr)
     print(dumps(doc) if args.json else render_sweep(doc))
     return 128 + res.interrupted if res.interrupted else 0
 
@@ -306,11 +311,9 @@ def cmd_psa(args) -> int:
         raise Interrupted(psa.interrupted or 2)
     if (args.sobol or args.morris) and not psa.interrupted:
         from sim.studies.sensitivity import uncertain_indices
-        import numpy as np
-        noise = float(np.var(psa.base_incremental[:, 0], ddof=1)) if psa.base_incremental.shape[0] > 1 else None
         psa.sensitivity = uncertain_indices(scenarios[0], psa.priors, "sobol" if args.sobol else "morris",
                                             args.sobol or args.morris, workers=args.workers, backend=args.backend,
-                                            scheduler=args.scheduler, store=store, noise_variance=noise,
+                                            scheduler=args.scheduler, store=store, noise_variance=psa.noise_variance(),
                                             progress=_progress(not args.json, "sensitivity"))
     doc = psa.summary()
     if out_dir is not None:
@@ -319,12 +322,11 @@ def cmd_psa(args) -> int:
         write_json(out_dir / "summary.json", doc)
         write_resolved(out_dir, scenarios[0])
     if args.html:
-        from reports.html import render_psa as html_psa, write_report
-        write_report(args.html, html_psa(psa_report_input(doc, psa.incremental[:, 0]),
+        from reports.html import render_psa as html_psa
+        _write_html(args.html, html_psa(psa_report_input(doc, psa.incremental[:, 0]),
                                          title=f"Uncertainty analysis: {scenarios[0].name}",
                                          scenario_yaml=_scenario_yaml(scenarios[0]), seed=scenarios[0].cfg.seed,
                                          replications=doc["replications"]))
-        print(f"Wrote {args.html}", file=sys.stderr)
     print(dumps(doc) if args.json else render_psa(doc))
     return 128 + psa.interrupted if psa.interrupted else 0
 
@@ -371,12 +373,11 @@ def cmd_optimise(args) -> int:
     doc = res.summary()
     written = opt.write_outputs(out_dir, sc, res, doc, fmt) if out_dir is not None else []
     if args.html:
-        from reports.html import render_optimise as html_optimise, write_report
+        from reports.html import render_optimise as html_optimise
         stated = sc.with_overrides({"optimise": opt.problem_block(problem)})   # reproduces with no options
-        write_report(args.html, html_optimise(res.report_input(), title=f"Optimisation: {sc.name}",
+        _write_html(args.html, html_optimise(res.report_input(), title=f"Optimisation: {sc.name}",
                                               scenario_yaml=_scenario_yaml(stated), seed=sc.cfg.seed,
                                               replications=problem.replications))
-        print(f"Wrote {args.html}", file=sys.stderr)
     if args.json:
         print(dumps(doc))
     else:

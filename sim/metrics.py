@@ -46,6 +46,18 @@ HEADLINE = (
 )
 
 
+def clean(x):
+    """JSON-ready: undefined numbers (NaN, infinity) become null, tuples lists. (Here, beside the
+    metrics it serves, so that the HTML renderer can use it without importing the engine.)"""
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+        return None
+    return x
+
+
 def retention(kept, at_launch):
     """Retention, the one definition: of the customers active at launch, the share still active.
 

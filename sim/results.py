@@ -27,24 +27,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import UserError
-from sim.metrics import HEADLINE, SEGMENT_METRICS, interval, paired_lift, payback_month, prob_greater
+from sim.metrics import HEADLINE, SEGMENT_METRICS, clean, interval, paired_lift, payback_month, prob_greater
 from sim.work import BASELINE
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PROGRAMME = "programme"
-
-
-def clean(x):
-    """JSON-ready: undefined numbers (NaN, infinity) become null, tuples lists."""
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
-    return x
 
 
 class Result:

@@ -74,6 +74,10 @@ class PSAResult:
         """draws x (no programme, strategy 1, ...): incremental profit, 0 for doing nothing."""
         return np.column_stack([np.zeros(self.incremental.shape[0]), self.incremental])
 
+    def noise_variance(self, k=0) -> float | None:
+        """Variance of strategy k's incremental profit over the plain run's replications: simulation noise."""
+        return float(np.var(self.base_incremental[:, k], ddof=1)) if self.base_incremental.shape[0] > 1 else None
+
     # ------------------------------------------------------------------ the answer
     def summary(self) -> dict:
         nb = self.net_benefits()
@@ -82,7 +86,7 @@ class PSAResult:
         strategies = {}
         for k, name in enumerate(self.strategies):
             x = self.incremental[:, k]
-            noise_var = float(np.var(self.base_incremental[:, k], ddof=1)) if self.base_incremental.shape[0] > 1 else None
+            noise_var = self.noise_variance(k)
             total_var = float(np.var(x, ddof=1)) if x.size > 1 else 0.0
             strategies[name] = {
                 "incremental_profit": {"mean": float(x.mean()), "p5": float(np.percentile(x, 5)),
