@@ -212,6 +212,14 @@ def cmd_compare(args) -> int:
     return 128 + comparison.result.signal if comparison.interrupted else 0
 
 
+def _check_counts(args, **bounds):
+    """The study's count options (draws, samples, ...) within (lo, hi), checked before anything runs."""
+    from sim.errors import whole_option
+    for name, (lo, hi) in bounds.items():
+        if getattr(args, name) is not None:
+            whole_option(getattr(args, name), "--" + name.replace("_", "-"), lo, hi)
+
+
 def _check_html(args):
     """--html FILE: refused before anything is simulated if it cannot be written."""
     if args.html:
@@ -254,6 +262,7 @@ def cmd_sweep(args) -> int:
     from reports.export import dumps, write_json, write_table
     from reports.studies import render_sweep
     from sim.studies.sweep import factors_of, run_sweep
+    _check_counts(args, samples=(1, 100000))
     sc = _load(args.file, args)
     factors = factors_of(sc, args.vary)
     block = sc.cfg.get("sweep") or {}
@@ -302,6 +311,7 @@ def cmd_psa(args) -> int:
     from reports.export import dumps, write_json, write_table
     from reports.studies import render_psa
     from sim.studies.psa import run_psa
+    _check_counts(args, draws=(2, 100000), sobol=(1, 100000), morris=(2, 100000))
     scenarios = [_load(f, args) for f in args.files]
     out_dir, store, fmt = _study_out(args)
     psa = run_psa(scenarios, args.draws, args.replications, tornado=not args.no_tornado, workers=args.workers,
@@ -335,6 +345,7 @@ def cmd_pilot(args) -> int:
     from reports.export import dumps, write_json
     from reports.studies import render_pilot
     from sim.studies.pilot import run_pilot
+    _check_counts(args, pilot_replications=(1, 10000), draws=(2, 100000))
     sc = _load(args.file, args)
     out_dir, store, _ = _study_out(args)
     res = run_pilot(sc, args.members, args.control, args.months, args.pilot_replications, args.draws,

@@ -10,6 +10,13 @@ class UserError(Exception):
     exit_code = 2
 
 
+def whole_option(value, option, lo, hi) -> int:
+    """A command-line count (draws, samples, a budget): a whole number from lo to hi, or one line."""
+    if isinstance(value, bool) or not hasattr(value, "__index__") or not lo <= value <= hi:
+        raise UserError(f"{option}: got {value!r}; allowed: a whole number from {lo:,} to {hi:,}")
+    return int(value)
+
+
 class ScenarioError(UserError):
     """A scenario file that does not validate."""
 

@@ -551,6 +551,22 @@ def test_workers_must_be_positive(tmp_path, workers):
     one_line(invoke("compare", p, p, "-j", workers), "--workers")
 
 
+@pytest.mark.parametrize("command", [
+    ["sweep", "--vary", "programme.points.earn_per_currency=0.05:0.3", "--samples", "-2"],
+    ["psa", "--draws", "0"], ["psa", "--draws", "-3"], ["psa", "--sobol", "-1"], ["psa", "--morris", "0"],
+    ["pilot", "--members", "100", "--control", "100", "--months", "2", "--pilot-replications", "0"],
+    ["pilot", "--members", "100", "--control", "100", "--months", "2", "--draws", "-1"],
+])
+def test_study_counts_must_be_in_range(tmp_path, monkeypatch, command):
+    """Draws, samples and replications of the studies: one line naming the option, exit 2, nothing run
+    (a negative count was a traceback, zero silently meant the default)."""
+    monkeypatch.chdir(tmp_path)
+    p = write(tmp_path / "s.yaml", GOOD)
+    option, value = command[-2], command[-1]
+    one_line(invoke(command[0], p, *command[1:]), option, value)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["s.yaml"]
+
+
 def test_every_option_of_every_command_has_help_and_no_markup():
     import argparse
 

@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.errors import Interrupted, ScenarioError, UserError
+from sim.errors import Interrupted, ScenarioError, UserError, whole_option
 from sim.schema import Int, Num, Section
 from sim.studies.priors import Raw
 from sim.studies.sweep import Factor, factor, parse_factor
@@ -434,10 +434,7 @@ def problem_of(scenario, *, vary=(), budget=None, objectives=(), constraints=(),
     return p
 
 
-def _whole(v, option, lo, hi) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise UserError(f"{option}: got {v!r}; allowed: a whole number from {lo:,} to {hi:,}")
-    return int(v)
+_whole = whole_option
 
 
 def _share(v, option) -> float:
