@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sim.plain import plain
+
 import math
 
-import numpy as np
 import pandas as pd
 
 from calibration.models import PURCHASE_MODELS, gammagamma
@@ -172,17 +173,6 @@ def _num(value: float) -> str:
 
 
 def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return value
+    """JSON-ready (sim.plain): dates as text, undefined numbers as null."""
+    return plain(value)
+

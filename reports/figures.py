@@ -1,4 +1,4 @@
-"""Charts and number formats for the HTML report (``reports.html``).
+"""Charts for the HTML report (``reports.html``); numbers are formatted by ``sim.format``.
 
 Every chart is a Plotly figure returned as plain JSON-ready data (``{"data":
 [...], "layout": {...}}``); the page draws it with the plotly.js it inlines
@@ -13,11 +13,15 @@ and "300m" for 0.3).
 """
 from __future__ import annotations
 
-import datetime as _dt
-import math
 
 import numpy as np
 import pandas as pd
+
+# one set of formats for every output, the charts' hover texts and axes too
+from sim.format import money, month_name, pct
+from sim.plain import plain
+from sim.format import undefined as _bad
+from sim.format import value as fmt_value
 
 # One look for every chart: system fonts (nothing fetched), white background, light grid.
 FONT = "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -34,83 +38,6 @@ HEIGHT = 360
 
 # --------------------------------------------------------------------------- numbers for a reader
 
-def _bad(x) -> bool:
-    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
-
-
-def _magnitude(a: float) -> str:
-    """An absolute amount in a few significant figures: 2.61m, 45.3k, 1,234, 12.35, 0.523."""
-    if a >= 1e9:
-        return f"{a / 1e9:.2f}bn"
-    if a >= 1e6:
-        return f"{a / 1e6:.2f}m"
-    if a >= 1e5:
-        return f"{a / 1e3:.0f}k"
-    if a >= 1e4:
-        return f"{a / 1e3:.1f}k"
-    if a >= 100:
-        return f"{a:,.0f}"
-    if a >= 1:
-        return f"{a:.2f}"
-    if a == 0:
-        return "0"
-    return f"{a:.2g}"
-
-
-def money(x, cur="", signed=False) -> str:
-    """2.61m EUR; -45.3k EUR; with ``signed`` a plus sign on gains."""
-    if _bad(x):
-        return "n/a"
-    sign = "-" if x < 0 else ("+" if signed and x > 0 else "")
-    return sign + _magnitude(abs(x)) + (f" {cur}" if cur else "")
-
-
-def count(x, signed=False) -> str:
-    """Customers, orders, points: 27,063 or 7.05m."""
-    if _bad(x):
-        return "n/a"
-    sign = "-" if x < 0 else ("+" if signed and x > 0 else "")
-    a = abs(x)
-    return sign + (f"{a / 1e6:.2f}m" if a >= 1e6 else f"{a:,.0f}")
-
-
-def pct(x, signed=False) -> str:
-    """A share or a relative change: 35%, +5.2%, 0.4%."""
-    if _bad(x):
-        return "n/a"
-    v = 100 * x
-    if v == 0:
-        return "0%"
-    digits = 0 if abs(v) >= 10 else 1
-    return f"{v:+.{digits}f}%" if signed else f"{v:.{digits}f}%"
-
-
-def probability(p) -> str:
-    """A probability as a reader takes it: 94%, and 'over 99%' rather than a rounded, certain-looking 100%."""
-    if _bad(p):
-        return "n/a"
-    if p > 0.995:
-        return "over 99%"
-    if p < 0.005:
-        return "under 1%"
-    return f"{100 * p:.0f}%"
-
-
-def points_change(x) -> str:
-    """A change in a share, in percentage points: +2.4 pts (+0.03 pts when smaller than a tenth)."""
-    if _bad(x):
-        return "n/a"
-    return f"{100 * x:+.2f} pts" if 0 < abs(100 * x) < 0.1 else f"{100 * x:+.1f} pts"
-
-
-def month_name(calendar_month: str) -> str:
-    """'2027-04' -> 'Apr 2027'."""
-    try:
-        return _dt.date.fromisoformat(f"{calendar_month}-01").strftime("%b %Y")
-    except (TypeError, ValueError):
-        return str(calendar_month)
-
-
 def scale(values, cur=None):
     """(divisor, axis unit) that keeps a chart's numbers short: EUR m, EUR k, or thousands."""
     v = np.asarray([x for x in values if not _bad(x)], dtype=float)
@@ -126,21 +53,6 @@ def scale(values, cur=None):
     if cur is not None:
         return div, f"{cur} {short}".strip()
     return div, word
-
-
-def fmt_value(kind, x, cur="", signed=False) -> str:
-    """A number by kind: money, count, share (0..1 shown as %), pts (change in a share), ratio."""
-    if kind == "money":
-        return money(x, cur, signed)
-    if kind == "count":
-        return count(x, signed)
-    if kind == "share":
-        return pct(x, signed)
-    if kind == "pts":
-        return points_change(x)
-    if _bad(x):
-        return "n/a"
-    return f"{x:+.2f}" if signed else f"{x:.2f}"
 
 
 # --------------------------------------------------------------------------- statistics over replications
@@ -190,16 +102,20 @@ def calendar(monthly: pd.DataFrame) -> list:
 
 # --------------------------------------------------------------------------- figure building
 
+MODEBAR = 30  # px at the top of every chart that Plotly's toolbar takes when a reader hovers over it
+
+
 def _layout(title, subtitle=None, **extra) -> dict:
+    # the title starts below the toolbar's strip, so the toolbar never sits on it
     head = dict(text=f"<b>{title}</b>", x=0.01, xanchor="left", yref="container", y=1, yanchor="top",
-                pad=dict(t=10), font=dict(size=15))
+                pad=dict(t=MODEBAR + 4), font=dict(size=15))
     if subtitle:
         head["subtitle"] = dict(text=subtitle, font=dict(size=12, color=MUTED))
     lay = dict(
         title=head,
         font=dict(family=FONT, size=12, color=INK),
         paper_bgcolor="white", plot_bgcolor="white",
-        height=HEIGHT, margin=dict(l=72, r=24, t=64 if subtitle else 44, b=56),
+        height=HEIGHT + MODEBAR, margin=dict(l=72, r=24, t=(64 if subtitle else 44) + MODEBAR, b=56),
         legend=dict(orientation="h", x=0, y=-0.16, xanchor="left", yanchor="top", traceorder="normal"),
         hoverlabel=dict(font=dict(family=FONT, size=12)),
         separators=".,",
@@ -240,20 +156,14 @@ def figure(data: list, layout: dict) -> dict:
 
 
 def _plain(x):
-    """Lists instead of arrays, floats to 6 significant figures (plenty for a chart, a smaller file)."""
+    """Plain data (sim.plain) with floats to 6 significant figures: plenty for a chart, a smaller file."""
+    x = plain(x)
     if isinstance(x, dict):
         return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, list):
         return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_plain(v) for v in x.tolist()]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        if math.isnan(f) or math.isinf(f):
-            return None
-        return float(f"{f:.6g}")
+    if isinstance(x, float):
+        return float(f"{x:.6g}")
     return x
 
 
@@ -391,7 +301,7 @@ def waterfall_chart(steps: list, *, title, subtitle, cur) -> dict:
     layout = _layout(title, subtitle, height=height, showlegend=False,
                      xaxis=_axis(unit, tickformat=",.3~f", zeroline=True, range=[lo - pad, hi + pad]),
                      yaxis=_axis(None, autorange="reversed", type="category"),
-                     margin=dict(l=24, r=64, t=64, b=56))
+                     margin=dict(l=24, r=64, t=64 + MODEBAR, b=56))
     return figure([trace], layout)
 
 

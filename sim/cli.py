@@ -153,7 +153,7 @@ def _prepare_out(out_dir: Path):
 def cmd_run(args) -> int:
     import sim
     from reports.export import dumps, write_outputs
-    from reports.table import render
+    from reports.terminal.run import render
     sc = _load(args.file, args)
     if args.format is not None and not args.out:
         raise UserError(f"--format {args.format}: only with --out DIR (it is the format of the monthly series "
@@ -192,23 +192,32 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     import sim
-    from reports.compare import render_compare
-    from reports.export import dumps
+    from reports.export import dumps, write_comparison
+    from reports.terminal.compare import render
     scenarios = [_load(f, args) for f in args.files]
+    if args.format is not None and not args.out:
+        raise UserError(f"--format {args.format}: only with --out DIR (the format of the monthly series written there)")
     _check_html(args)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        _prepare_out(out_dir)
+    store = _store(args, out_dir)
     comparison = sim.compare(scenarios, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
-                             store=args.store, progress=_progress(not args.json))
+                             store=store, progress=_progress(not args.json))
     if not comparison.result.replications:
         raise Interrupted(comparison.result.signal or 2)
     from sim.limits import check_finite
     check_finite(comparison.result)
     doc = comparison.summary()
     if comparison.interrupted:
-        _interrupted_note(comparison.result, None, args.store)
+        _interrupted_note(comparison.result, out_dir, store)
+    written = write_comparison(out_dir, comparison, doc, fmt=args.format or "csv") if out_dir is not None else []
     if args.html:
-        from reports.html import render_compare as render_compare_html
-        _write_html(args.html, render_compare_html(comparison))
-    print(dumps(doc) if args.json else render_compare(doc))
+        from reports.html import render_compare
+        _write_html(args.html, render_compare(comparison))
+    print(dumps(doc) if args.json else render(doc))
+    if written and not args.json:
+        print(f"\nWrote {out_dir}/: {', '.join(written)}")
     return 128 + comparison.result.signal if comparison.interrupted else 0
 
 
@@ -260,7 +269,7 @@ def _sweep_block(factors, design, samples, replications):
 
 def cmd_sweep(args) -> int:
     from reports.export import dumps, write_json, write_table
-    from reports.studies import render_sweep
+    from reports.terminal.sweep import render
     from sim.studies.sweep import factors_of, run_sweep
     _check_counts(args, samples=(1, 100000))
     sc = _load(args.file, args)
@@ -280,36 +289,15 @@ def cmd_sweep(args) -> int:
         write_json(out_dir / "summary.json", doc)
         (out_dir / "scenario.resolved.yaml").write_text(_scenario_yaml(sc, block))
     if args.html:
-        from reports.html import render_sweep as html_sweep
-        _write_html(args.html, html_sweep(res.report_input(), title=f"Sweep: {sc.name}",
-                                          scenario_yaml=_scenario_yaml(sc, block),
-                                          seed=sc.cfg.seed, replications=doc["replications"]))
-    print(dumps(doc) if args.json else render_sweep(doc))
+        from reports.html import render_sweep, sweep_inputs
+        _write_html(args.html, render_sweep(sweep_inputs(res, _scenario_yaml(sc, block))))
+    print(dumps(doc) if args.json else render(doc))
     return 128 + res.interrupted if res.interrupted else 0
-
-
-def psa_report_input(doc, incremental, k=0):
-    """The shape reports.html.psa_sections reads, for strategy k, from the PSA's summary and its draws."""
-    name = list(doc["strategies"])[k]
-    s = doc["strategies"][name]
-    rows = [r for r in doc.get("tornado", []) if r["strategy"] == k]
-    return {
-        "currency": doc["currency"], "draws": doc["draws"], "incremental_profit": list(incremental),
-        "probability_pays": s["probability_pays"],
-        "acceptability": {"calendar_month": doc.get("months"), "probability": s["probability_paid_back_by_month"]},
-        "evpi": doc["evpi"],
-        "evppi": [{"group": g, "value": v["evppi"], "parameters": v["parameters"]} for g, v in doc["evppi"].items()],
-        "tornado": {"base": s["plain_run_incremental_profit"],
-                    "rows": [{"parameter": r["field"], "low": r["low_value"], "high": r["high_value"],
-                              "at_low": r["low_incremental_profit"], "at_high": r["high_incremental_profit"]}
-                             for r in rows]},
-        "expected_loss": {"launch": s["expected_loss_if_launched"], "do_not_launch": s["expected_loss_if_not_launched"]},
-    }
 
 
 def cmd_psa(args) -> int:
     from reports.export import dumps, write_json, write_table
-    from reports.studies import render_psa
+    from reports.terminal.psa import render
     from sim.studies.psa import run_psa
     _check_counts(args, draws=(2, 100000), sobol=(1, 100000), morris=(2, 100000))
     scenarios = [_load(f, args) for f in args.files]
@@ -331,19 +319,18 @@ def cmd_psa(args) -> int:
         write_table(psa.table(), out_dir / "draws", fmt)
         write_json(out_dir / "summary.json", doc)
         write_resolved(out_dir, scenarios[0])
+        for i, other in enumerate(scenarios[1:], start=2):
+            write_resolved(out_dir, other, f"strategy_{i}.resolved.yaml")
     if args.html:
-        from reports.html import render_psa as html_psa
-        _write_html(args.html, html_psa(psa_report_input(doc, psa.incremental[:, 0]),
-                                         title=f"Uncertainty analysis: {scenarios[0].name}",
-                                         scenario_yaml=_scenario_yaml(scenarios[0]), seed=scenarios[0].cfg.seed,
-                                         replications=doc["replications"]))
-    print(dumps(doc) if args.json else render_psa(doc))
+        from reports.html import psa_inputs, render_psa
+        _write_html(args.html, render_psa(psa_inputs(psa, scenarios)))
+    print(dumps(doc) if args.json else render(doc))
     return 128 + psa.interrupted if psa.interrupted else 0
 
 
 def cmd_pilot(args) -> int:
     from reports.export import dumps, write_json
-    from reports.studies import render_pilot
+    from reports.terminal.pilot import render
     from sim.studies.pilot import run_pilot
     _check_counts(args, pilot_replications=(1, 10000), draws=(2, 100000))
     sc = _load(args.file, args)
@@ -354,13 +341,13 @@ def cmd_pilot(args) -> int:
     doc = res.summary()
     if out_dir is not None:
         write_json(out_dir / "summary.json", doc)
-    print(dumps(doc) if args.json else render_pilot(doc))
+    print(dumps(doc) if args.json else render(doc))
     return 0
 
 
 def cmd_optimise(args) -> int:
     from reports.export import dumps
-    from reports.studies import render_optimise
+    from reports.terminal.optimise import render
     from sim.studies import optimise as opt
     sc = _load(args.file, args)
     problem = opt.problem_of(sc, vary=args.vary, budget=args.budget, objectives=args.objective,
@@ -384,66 +371,27 @@ def cmd_optimise(args) -> int:
     doc = res.summary()
     written = opt.write_outputs(out_dir, sc, res, doc, fmt) if out_dir is not None else []
     if args.html:
-        from reports.html import render_optimise as html_optimise
+        from reports.html import optimise_inputs, render_optimise
         stated = sc.with_overrides({"optimise": opt.problem_block(problem)})   # reproduces with no options
-        _write_html(args.html, html_optimise(res.report_input(), title=f"Optimisation: {sc.name}",
-                                              scenario_yaml=_scenario_yaml(stated), seed=sc.cfg.seed,
-                                              replications=problem.replications))
+        _write_html(args.html, render_optimise(optimise_inputs(res, _scenario_yaml(stated))))
     if args.json:
         print(dumps(doc))
     else:
-        print(render_optimise(doc))
+        print(render(doc))
         if written:
             print(f"\nWrote {out_dir}/: {', '.join(written)}")
     return 0
 
 
 def cmd_report(args) -> int:
-    """The report of a saved run, sweep or uncertainty analysis, from its --out folder (never simulates)."""
-    from reports.html import check_writable, render_run, write_report
+    """The report of whatever a command saved with --out DIR, by its summary's kind (never simulates)."""
+    from reports.html import check_writable, render_saved, write_report
     folder = Path(args.dir)
     out = Path(args.html) if args.html else folder / "report.html"
     check_writable(out)
-    study = _saved_study(folder)
-    write_report(out, study() if study else render_run(folder))
+    write_report(out, render_saved(folder))
     print(f"Wrote {out}")
     return 0
-
-
-def _saved_study(folder: Path):
-    """A renderer for a saved sweep or PSA folder, or None for a run's."""
-    import json
-    summary = folder / "summary.json"
-    if not summary.is_file():
-        return None
-    try:
-        doc = json.loads(summary.read_text())
-    except ValueError:
-        raise UserError(f"{summary}: not a JSON summary written by loyalsim") from None
-    if not isinstance(doc, dict) or not ({"evpi", "design"} & set(doc)):
-        return None
-    import pandas as pd
-    name = "draws" if "evpi" in doc else "sweep"
-    table = next((folder / f"{name}.{ext}" for ext in ("parquet", "csv") if (folder / f"{name}.{ext}").is_file()), None)
-    if table is None:
-        raise UserError(f"{folder}: no {name}.parquet or {name}.csv beside summary.json")
-    df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
-    resolved = folder / "scenario.resolved.yaml"
-    text = resolved.read_text() if resolved.is_file() else None
-    import yaml
-    seed = (yaml.safe_load(text) or {}).get("seed") if text else None
-    from reports import html
-    if name == "draws":
-        first = list(doc["strategies"])[0]
-        draws = df[df.strategy == first].sort_values("draw")["incremental_profit"].to_numpy()
-        return lambda: html.render_psa(psa_report_input(doc, draws), title=f"Uncertainty analysis: {first}",
-                                       scenario_yaml=text, seed=seed, replications=doc["replications"])
-    cols = ["point", "replication", *doc["varied"], "incremental_profit", "roi", "lift_revenue_relative",
-            "lift_retention_rate"]
-    sweep = {"currency": doc["currency"], "design": doc["design"], "varied": doc["varied"],
-             "metric": "incremental_profit", "table": df[[c for c in cols if c in df.columns]]}
-    return lambda: html.render_sweep(sweep, title=f"Sweep: {doc['scenario']}", scenario_yaml=text, seed=seed,
-                                     replications=doc["replications"])
 
 
 # --------------------------------------------------------------------------- parser
@@ -480,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files (same customer base)")
     _scenario_options(p)
     _run_options(p)
-    _html_option(p)
+    _output_options(p, "the summary, the monthly series and each strategy's resolved scenario", "the monthly series",
+                    "csv")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sweep", help="vary scenario fields and see how the answer moves",
@@ -584,11 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     _html_option(p)
     p.set_defaults(func=cmd_optimise)
 
-    p = sub.add_parser("report", help="write the HTML report of a saved run, sweep or analysis (no simulation)",
-                       description="Render the HTML report of a run, sweep or uncertainty analysis saved with "
-                                   "'--out DIR' (loyalsim run, sweep or psa), from the files in DIR, without "
-                                   "simulating again.")
-    p.add_argument("dir", metavar="DIR", help="a folder written by 'loyalsim run|sweep|psa FILE --out DIR'")
+    p = sub.add_parser("report", help="write the HTML report of a saved run, comparison or study (no simulation)",
+                       description="Render the HTML report of whatever was saved with '--out DIR' (loyalsim run, "
+                                   "compare, sweep, psa or optimise), from the files in DIR, without simulating "
+                                   "again: DIR/summary.json says which kind of report it is.")
+    p.add_argument("dir", metavar="DIR", help="a folder written by 'loyalsim run|compare|sweep|psa|optimise ... --out DIR'")
     p.add_argument("--html", metavar="FILE", help="where to write the report (default: DIR/report.html)")
     p.set_defaults(func=cmd_report)
 

@@ -23,6 +23,26 @@ KINDS = ("revenue", "income", "cost")
 # IFRS 15 lines: revenue deferred on points earned, and released when they are redeemed or
 # expire; profit without them is the cash view
 DEFERRAL = ("revenue_deferred", "revenue_released")
+# the lines the engine books itself (every mechanic declares its own: Mechanic.LEDGER)
+LABELS = {
+    "base.sales": "Sales at list price",
+    "base.cost_of_goods": "Cost of goods sold",
+    "base.acquisition": "Paid acquisition of new customers",
+    "programme.setup": "Launch cost (set-up)",
+    "programme.fixed_running": "Running cost (platform, CRM staff)",
+}
+
+
+def line_labels(mechanics=None) -> dict:
+    """Every ledger line's label, 'mechanic.line' -> text: the engine's own and each mechanic's
+    declaration (all registered mechanics when none are given)."""
+    if mechanics is None:
+        from sim.mechanics import MECHANICS
+        mechanics = MECHANICS.values()
+    out = dict(LABELS)
+    for m in mechanics:
+        out.update({f"{m.name}.{line}": label for line, label in m.LEDGER.items()})
+    return out
 
 
 class Ledger:

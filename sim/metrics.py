@@ -34,28 +34,81 @@ alive state is reported beside it as survival.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-# Headline metrics, in the order reports show them; the JSON contract lists these.
-HEADLINE = (
-    "retention_rate", "churn_rate", "latent_survival", "average_check", "average_check_net",
-    "purchase_frequency", "repeat_purchase_rate", "loyal_share", "orders", "revenue", "revenue_recognised",
-    "gross_profit", "programme_cost", "programme_income", "profit", "profit_cash", "active_customers_end",
-    "lifetime_value", "crr_formula",
-)
+from sim.plain import plain
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a headline metric reads, for every output (the terminal, JSON and HTML format it from here).
+
+    ``unit``: share (0..1, shown as %, changes in percentage points), money (in the scenario's
+    currency), check (money per order, to significant figures), count, or rate (a plain number).
+    ``higher_is_better``: whether a rise is good news for the business (None: neither).
+    """
+
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool | None
+    doc: str = ""
+
+
+# The catalogue: every headline metric, in the order the JSON lists them.
+CATALOGUE = {m.key: m for m in (
+    Metric("retention_rate", "Customers retained (bought in the last year)", "share", True,
+           "of the customers active at launch, the share still active at the end"),
+    Metric("churn_rate", "Customers lost (of those active at launch)", "share", False, "1 - retention rate"),
+    Metric("latent_survival", "Customers still alive (latent)", "share", True,
+           "of the customers alive at launch, the share still alive (the simulator's hidden state)"),
+    Metric("average_check", "Average check (list price)", "check", True, "gross revenue per order"),
+    Metric("average_check_net", "Average check paid (after discounts, rewards)", "check", True,
+           "what customers paid per order, after discounts and rewards"),
+    Metric("purchase_frequency", "Purchases per active customer per year", "rate", True,
+           "orders per month-end active customer, per year"),
+    Metric("repeat_purchase_rate", "Repeat purchase rate", "share", True,
+           "of customers who ordered during the horizon, the share who ordered at least twice"),
+    Metric("loyal_share", "Loyal share of active customers", "share", True,
+           "active customers with at least k orders in the trailing year, at the end"),
+    Metric("orders", "Orders", "count", True, "orders over the horizon"),
+    Metric("revenue", "Revenue (list price)", "money", True, "sales at list price over the horizon"),
+    Metric("revenue_recognised", "Revenue recognised (IFRS 15)", "money", True,
+           "what customers paid, less the part deferred for points earned, plus points revenue released"),
+    Metric("gross_profit", "Gross profit", "money", True, "sales less the cost of goods sold"),
+    Metric("programme_cost", "Programme cost", "money", False, "everything the programme gives away or spends"),
+    Metric("programme_income", "Programme income", "money", True, "fees the programme charges"),
+    Metric("profit", "Profit (IFRS 15)", "money", True, "revenue + income - costs, points deferred under IFRS 15"),
+    Metric("profit_cash", "Profit (cash view)", "money", True, "profit without the points deferral"),
+    Metric("active_customers_end", "Active customers at the end", "count", True,
+           "customers who bought within the activity window, at the end"),
+    Metric("lifetime_value", "Lifetime value per customer (discounted)", "check", True,
+           "profit over the horizon, discounted monthly, per customer"),
+    Metric("crr_formula", "Retention, industry formula (E - N) / S", "share", True,
+           "also counts lapsed customers who came back"),
+)}
+HEADLINE = tuple(CATALOGUE)
+
+# The rows of the table of changes (terminal and HTML), in reading order.
+CHANGE_ROWS = ("retention_rate", "latent_survival", "purchase_frequency", "average_check", "average_check_net",
+               "repeat_purchase_rate", "loyal_share", "orders", "revenue", "revenue_recognised", "programme_cost",
+               "profit", "profit_cash", "lifetime_value")
+
+
+def change_rows(doc: dict) -> list:
+    """The rows of the table of changes that say something for this summary: the IFRS 15 rows
+    (revenue recognised, the cash view) only when points ran, since without points they repeat
+    revenue and profit."""
+    points = "points" in (doc.get("mechanics") or {})
+    return [k for k in CHANGE_ROWS if (doc.get("lift") or {}).get(k) is not None
+            and (points or k not in ("revenue_recognised", "profit_cash"))]
 
 
 def clean(x):
-    """JSON-ready: undefined numbers (NaN, infinity) become null, tuples lists. (Here, beside the
-    metrics it serves, so that the HTML renderer can use it without importing the engine.)"""
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return None
-    return x
+    """JSON-ready (see sim.plain): undefined numbers (NaN, infinity) become null, tuples lists."""
+    return plain(x)
 
 
 def retention(kept, at_launch):

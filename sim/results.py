@@ -26,14 +26,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import verdict
+from sim.documents import stamp
 from sim.errors import UserError
 from sim.metrics import HEADLINE, SEGMENT_METRICS, clean, interval, paired_lift, payback_month, prob_greater
+from sim.ledger import line_labels
 from sim.work import BASELINE
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PROGRAMME = "programme"
+NO_PROGRAMME = "no programme"
 
 
 class Result:
@@ -169,10 +173,15 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
     pm = [r.metrics for r in prog]
     doc = {
         "scenario": arm_scenario.cfg.name,
+        "description": arm_scenario.cfg.description,
         "file": str(arm_scenario.file),
         "seed": cfg.seed,
         "replications": len(prog),
+        "replications_asked": arm_scenario.cfg.replications,
         "horizon_days": cfg.horizon_days,
+        "start_date": str(cfg.start_date),
+        "months": list(prog[0].series.get("calendar_month", [])) if prog else [],
+        "month_shares": month_shares(cfg.start_date, cfg.horizon_days),
         "customers_at_launch": cfg.customers.initial,
         "currency": cfg.economics.currency,
         "gross_margin": cfg.economics.gross_margin,
@@ -221,7 +230,31 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
             for k, v in summ.items():
                 mech.setdefault(name, {}).setdefault(k, []).append(v)
     doc["mechanics"] = {name: {k: _mean_any(v) for k, v in d.items()} for name, d in mech.items()}
+    labels = line_labels()
+    doc["ledger_labels"] = {k: labels[k] for k in (*lines, *income, *_revenue_lines(prog)) if k in labels}
+    doc["mechanic_labels"] = mechanic_labels()
+    doc = stamp("run", doc)
+    doc["verdict"] = verdict.of_run(clean(doc)).as_dict()
     return doc
+
+
+def month_shares(start_date, horizon_days) -> list:
+    """Per calendar month of the horizon, the share of its days inside the horizon (1 for a whole month):
+    a partial first or last month holds fewer days of orders, and charts of monthly flows say so."""
+    from sim.calendar import Calendar
+    cal = Calendar(start_date, 0, horizon_days)
+    return [round(cal.month_share(m), 6) for m in range(cal.n_months)]
+
+
+def _revenue_lines(records) -> list:
+    return sorted({k for r in records for k in r.revenue_lines if not k.startswith("base.")})
+
+
+def mechanic_labels() -> dict:
+    """Each mechanic's name as a reader knows it ("subscription" -> "Paid membership")."""
+    from sim.mechanics import MECHANICS
+    return {"programme": "Programme", "base": "Business as usual",
+            **{name: cls.LABEL or name.capitalize() for name, cls in MECHANICS.items()}}
 
 
 def naive_member_gap(members: list) -> dict | None:
@@ -304,21 +337,35 @@ class Comparison:
                              **{name: r.incremental_profit(name) for name in self.strategies}})
 
     def summary(self) -> dict:
+        """Every strategy against no programme, ranked by mean incremental profit with "no programme"
+        among them (its incremental profit is zero by construction), and the one verdict."""
         r = self.result
         if not r.replications:
             raise UserError("no replication finished; nothing to report")
         first = r.scenario
         docs = {name: r.summary(name) for name in self.strategies}
         incr = {name: r.incremental_profit(name).tolist() for name in self.strategies}
-        order = sorted(self.strategies, key=lambda n: -docs[n]["economics"]["incremental_profit"]["mean"])
+        zero = [0.0] * len(r.replications)
+        options = [*self.strategies, NO_PROGRAMME]
+        means = {name: docs[name]["economics"]["incremental_profit"]["mean"] for name in self.strategies}
+        means[NO_PROGRAMME] = 0.0
+        order = sorted(options, key=lambda n: -means[n] if means[n] is not None else float("inf"))
         ranking = []
         for pos, name in enumerate(order):
-            d = docs[name]
             nxt = order[pos + 1] if pos + 1 < len(order) else None
+            beats = {"strategy": nxt, "probability": prob_greater(incr.get(name, zero), incr.get(nxt, zero))} \
+                if nxt else None
+            if name == NO_PROGRAMME:
+                ranking.append({"rank": pos + 1, "strategy": name, "no_programme": True,
+                                "incremental_profit": {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0},
+                                "programme_cost": 0.0, "beats_next": beats})
+                continue
+            d = docs[name]
             ranking.append({
                 "rank": pos + 1,
                 "strategy": name,
                 "file": d["file"],
+                "verdict": d["verdict"],
                 "incremental_profit": d["economics"]["incremental_profit"],
                 "roi": d["economics"]["roi"],
                 "payback_month": d["economics"]["payback_month"],
@@ -326,17 +373,20 @@ class Comparison:
                 "average_check_lift": d["lift"]["average_check"]["relative"],
                 "purchase_frequency_lift": d["lift"]["purchase_frequency"]["relative"],
                 "programme_cost": d["programme"]["programme_cost"],
-                "beats_next": {"strategy": nxt, "probability": prob_greater(incr[name], incr[nxt])} if nxt else None,
+                "beats_next": beats,
             })
         doc = {
             "seed": first.cfg.seed,
             "replications": len(r.replications),
             "horizon_days": first.cfg.horizon_days,
             "currency": first.cfg.economics.currency,
+            "months": docs[self.strategies[0]].get("months", []),
             "baseline": docs[self.strategies[0]]["baseline"],
             "ranking": ranking,
             "strategies": docs,
         }
         if r.interrupted:
             doc["interrupted"] = True
+        doc = stamp("comparison", doc)
+        doc["verdict"] = verdict.of_comparison(clean(doc)).as_dict()
         return clean(doc)

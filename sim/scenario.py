@@ -14,6 +14,7 @@ from pathlib import Path
 
 
 from sim.errors import ScenarioError
+from sim.plain import plain
 from sim.schema import Choice, Date, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
 
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
@@ -557,10 +558,5 @@ def _digest(doc) -> str:
 
 
 def _plain(x):
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, _dt.date):
-        return x.isoformat()
-    return x
+    """Plain data (sim.plain), as a scenario holds it: mappings, lists, text dates."""
+    return plain(x, keep_undefined=True)

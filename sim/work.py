@@ -32,6 +32,7 @@ import numpy as np
 from sim import __version__
 from sim.engine import LoyaltyModel, replication_seed
 from sim.metrics import arm_metrics, member_outcomes, monthly_series
+from sim.plain import plain
 
 BASELINE = "baseline"
 RECORD_FORMAT = 1
@@ -112,25 +113,10 @@ class Record:
     def normalised(self) -> "Record":
         """The record exactly as it reads back from the store (plain floats, JSON round trip,
         float64 columns), so a fresh result and a stored one give the same bytes."""
-        meta = json.loads(json.dumps(plain(self.meta())))
+        meta = json.loads(json.dumps(plain(self.meta(), keep_undefined=True)))
         series = {k: [str(x) for x in v] if k == "calendar_month" else np.array(v, dtype=np.float64)
                   for k, v in self.series.items()}
         return Record.from_meta(meta, series)
-
-
-def plain(x):
-    """Numpy scalars and arrays to plain Python (JSON-ready; NaN stays a float)."""
-    if isinstance(x, dict):
-        return {str(k): plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [plain(v) for v in x]
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        return float(x)
-    return x
 
 
 def _record(model, key, replication, baseline_outcomes=None) -> Record:
@@ -282,5 +268,4 @@ def run_models(base, arms: dict, replication: int = 0) -> dict:
 
 
 def _plain_block(block):
-    from sim.scenario import _plain
-    return _plain(block)
+    return plain(block, keep_undefined=True)

@@ -127,10 +127,15 @@ def test_compare_ranks_strategies_on_shared_customers(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     ranks = doc["ranking"]
-    assert [x["rank"] for x in ranks] == [1, 2]
-    assert ranks[0]["incremental_profit"]["mean"] >= ranks[1]["incremental_profit"]["mean"]
+    # both strategies and no programme, best first: no programme is an option with zero incremental profit
+    assert [x["rank"] for x in ranks] == [1, 2, 3]
+    assert sorted(x["strategy"] for x in ranks) == ["no programme", "rich points", "small points"]
+    means = [x["incremental_profit"]["mean"] for x in ranks]
+    assert means == sorted(means, reverse=True)
+    assert next(x for x in ranks if x.get("no_programme"))["incremental_profit"]["mean"] == 0.0
     assert 0.0 <= ranks[0]["beats_next"]["probability"] <= 1.0
-    assert ranks[1]["beats_next"] is None
+    assert ranks[2]["beats_next"] is None
+    assert doc["kind"] == "comparison" and doc["verdict"]["kind"] in ("pays", "does_not_pay", "cannot_tell")
     # the two strategies share one baseline
     assert doc["strategies"]["small points"]["baseline"] == doc["strategies"]["rich points"]["baseline"]
     c = write(tmp_path, GOOD.replace("initial: 500", "initial: 600"), "c.yaml")
@@ -143,7 +148,7 @@ def test_compare_ranks_strategies_on_shared_customers(tmp_path):
     r = invoke("compare", a, d, "--json", "-j", "1")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    costs = {x["strategy"]: x["programme_cost"] for x in doc["ranking"]}
+    costs = {x["strategy"]: x["programme_cost"] for x in doc["ranking"] if not x.get("no_programme")}
     assert costs["costly"] > costs["small points"] + 5000
     e = write(tmp_path, GOOD.replace("name: t", "name: margin") + "economics: {gross_margin: 0.5}\n", "e.yaml")
     r = invoke("compare", a, e)

@@ -23,8 +23,11 @@ def test_one_replication_cannot_claim_certainty():
     r = invoke("run", SCENARIOS / "points_and_tiers.yaml", *TINY, "-r", "1")
     assert r.returncode == 0, r.stderr
     assert "1 replication," in r.stdout and "1 replications" not in r.stdout
-    verdict = next(line for line in r.stdout.splitlines() if line.startswith("Verdict"))
-    assert "one replication cannot say how sure" in verdict
+    lines = r.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Verdict"))
+    verdict = " ".join(x.strip() for x in lines[at:at + 3])
+    assert "ONE REPLICATION" in verdict and "no interval to say how sure" in verdict and "-r 10" in verdict
+    assert "PAYS" not in verdict.replace("DOES NOT PAY", "")
 
 
 def test_small_checks_keep_their_significant_figures():

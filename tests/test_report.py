@@ -50,62 +50,35 @@ def compared(tmp_path_factory):
     return {"html": d / "compare.html", "text": (d / "compare.html").read_text(), "doc": json.loads(r.stdout)}
 
 
-# --------------------------------------------------------------------------- synthetic sweep and PSA inputs
+# --------------------------------------------------------------------------- studies, as a user runs them
 
-def sweep_input(fields=1):
-    """A small sweep in the documented shape: points x replications, varied fields, metric and lift columns."""
-    import numpy as np
-    rng = np.random.default_rng(3)
-    earn = [0.05, 0.1, 0.15, 0.2, 0.25]
-    threshold = [2000, 3000, 4000]
-    rows, point = [], 0
-    grid = [(e, t) for e in earn for t in (threshold if fields >= 2 else [3000])]
-    for e, t in grid:
-        for rep in range(3):
-            profit = 1e6 * (1 - (e - 0.15) ** 2 * 60) - 100 * (t - 3000) + rng.normal(0, 5e4)
-            row = {"point": point, "replication": rep, "programme.points.earn_per_currency": e,
-                   "incremental_profit": profit, "roi": profit / 4e5, "lift.orders": 0.02 + e / 10}
-            if fields >= 2:
-                row["programme.tiers.levels.1.threshold"] = t
-            if fields >= 3:
-                row["programme.points.point_value"] = 0.05 + 0.01 * (point % 4)
-            rows.append(row)
-        point += 1
-    varied = ["programme.points.earn_per_currency", "programme.tiers.levels.1.threshold",
-              "programme.points.point_value"][:fields]
-    return {"currency": "EUR", "design": "grid" if fields < 3 else "latin hypercube", "varied": varied, "table": rows}
-
-
-def psa_input():
-    import numpy as np
-    rng = np.random.default_rng(5)
-    draws = rng.normal(4e5, 6e5, 200).tolist()
-    months = [f"2027-{m:02d}" for m in range(1, 13)] + [f"2028-{m:02d}" for m in range(1, 13)]
-    return {
-        "currency": "EUR", "draws": 200, "incremental_profit": draws,
-        "acceptability": {"calendar_month": months, "probability": [min(0.75, 0.03 * i) for i in range(24)]},
-        "evpi": 150000.0,
-        "evppi": [{"group": "tier response", "value": 90000.0, "parameters": ["programme.tiers.behaviour.status_intensity"]},
-                  {"group": "points response", "value": 40000.0, "parameters": ["programme.points.behaviour.goal_gradient"]},
-                  {"group": "enrolment", "value": 5000.0, "parameters": ["programme.enrolment.share"]}],
-        "tornado": {"base": 4e5, "rows": [
-            {"parameter": "programme.points.behaviour.goal_gradient", "low": 0.5, "high": 1.2,
-             "at_low": 1e5, "at_high": 7e5},
-            {"parameter": "programme.enrolment.share", "low": 0.2, "high": 0.8, "at_low": -2e5, "at_high": 6e5}]},
-        "expected_loss": {"launch": 60000.0, "do_not_launch": 460000.0},
-    }
+STRATEGIES = [SCENARIOS / "points_and_tiers.yaml", SCENARIOS / "tiers.yaml", SCENARIOS / "simple_points.yaml"]
 
 
 @pytest.fixture(scope="module")
-def study_pages(tmp_path_factory):
-    from reports.html import render_psa, render_sweep
+def studies(tmp_path_factory):
+    """A one-field sweep, a two-field grid, a three-field Latin hypercube and a one- and a three-strategy
+    uncertainty analysis, each run once through the CLI with --out, --html and --json (small sizes), and
+    its terminal answer read back from the same store (no second simulation)."""
     d = tmp_path_factory.mktemp("studies")
-    pages = {}
-    for name, text in (("sweep_1", render_sweep(sweep_input(1))), ("sweep_2", render_sweep(sweep_input(2))),
-                       ("sweep_3", render_sweep(sweep_input(3))), ("psa", render_psa(psa_input()))):
-        (d / f"{name}.html").write_text(text)
-        pages[name] = d / f"{name}.html"
-    return pages
+    runs = {
+        "sweep_1": ["sweep", FLAGSHIP, "--vary", "programme.points.earn_per_currency=0.05:0.3:4"],
+        "sweep_2": ["sweep", FLAGSHIP, "--vary", "programme.points.earn_per_currency=0.05:0.3:3",
+                    "--vary", "programme.tiers.levels.1.threshold=2000,4000"],
+        "sweep_3": ["sweep", FLAGSHIP, "--design", "lhs", "--samples", "5",
+                    "--vary", "programme.points.earn_per_currency=0.05:0.3",
+                    "--vary", "programme.tiers.levels.1.threshold=2000:4000",
+                    "--vary", "programme.points.point_value=0.005:0.02"],
+        "psa": ["psa", FLAGSHIP, "--draws", "8"],
+        "psa_3": ["psa", *STRATEGIES, "--draws", "8", "--no-tornado"],
+    }
+    out = {}
+    for name, args in runs.items():
+        r = _cli(*args, *SMALL, "-j", "1", "--out", d / name, "--html", d / f"{name}.html", "--json")
+        text = _cli(*args, *SMALL, "-j", "1", "--store", d / name / "store").stdout
+        out[name] = {"html": d / f"{name}.html", "text": (d / f"{name}.html").read_text(), "out": d / name,
+                     "doc": json.loads(r.stdout), "terminal": text}
+    return out
 
 
 # --------------------------------------------------------------------------- reading a page as text
@@ -163,9 +136,10 @@ def assert_self_contained(text):
 def test_run_report_is_self_contained_and_verdict_first(saved_run):
     text, doc = saved_run["text"], saved_run["doc"]
     assert_self_contained(text)
-    from reports.figures import money
+    from sim.format import money
     verdict = text[text.index('id="verdict"'):text.index("</div>", text.index('class="sure"'))]
-    assert re.search(r"The programme pays|The programme does not pay|Cannot tell yet whether the programme pays", verdict)
+    assert f'data-kind="{doc["verdict"]["kind"]}"' in verdict and htmllib.escape(doc["verdict"]["headline"]) in verdict
+    assert htmllib.escape(doc["verdict"]["sentence"][1:]) in verdict
     assert money(doc["economics"]["incremental_profit"]["mean"], signed=True) in verdict
     assert "simulation noise only" in verdict and "2 replications" in verdict
     # verdict before every section
@@ -246,12 +220,13 @@ def test_report_dir_mistakes_get_one_line_and_exit_2(tmp_path, saved_run):
 def test_compare_report(compared):
     text, doc = compared["text"], compared["doc"]
     assert_self_contained(text)
-    best = doc["ranking"][0]
-    verdict = text[text.index('id="verdict"'):text.index('<nav class="toc"')]
-    assert htmllib.escape(best["strategy"]) in verdict
-    if best["beats_next"]:
-        from reports.figures import probability
-        assert probability(best["beats_next"]["probability"]) in verdict
+    verdict = htmllib.unescape(text[text.index('id="verdict"'):text.index('<nav class="toc"')])
+    assert doc["verdict"]["recommendation"] in verdict and doc["verdict"]["sentence"][1:] in verdict
+    first = next(r for r in doc["ranking"] if not r.get("no_programme"))
+    if first["beats_next"]:
+        from sim.format import probability
+        assert probability(first["beats_next"]["probability"]) in verdict
+    assert "no programme" in text[text.index('<section id="strategies"'):]
     titles = [fig["layout"]["title"]["text"] for _, fig in figures(text)]
     for wanted in ("Incremental profit by strategy", "Cumulative incremental profit by strategy",
                    "Lift against no programme", "Programme cost by strategy and ledger line"):
@@ -261,33 +236,44 @@ def test_compare_report(compared):
     assert all(s["scenario"]["seed"] == doc["seed"] for s in strategies)
 
 
-def test_sweep_and_psa_sections_from_their_documented_inputs(study_pages):
-    import numpy as np
-
-    from reports.html import sweep_sections
-    for path in study_pages.values():
-        assert_self_contained(path.read_text())
-    one = study_pages["sweep_1"].read_text()
-    assert "best point" in one and "programme.points.earn_per_currency = 0.15" in one
-    assert any(f["data"][0]["type"] == "heatmap" for _, f in figures(study_pages["sweep_2"].read_text()))
-    assert len(figures(study_pages["sweep_3"].read_text())) == 3  # one scatter per varied field
-    psa = study_pages["psa"].read_text()
-    p = float(np.mean(np.asarray(psa_input()["incremental_profit"]) > 0))
-    from reports.figures import probability
-    assert f"The probability that the programme pays is {probability(p)}" in psa
-    assert "tier response" in psa and "include uncertainty about the assumptions" in psa
-    titles = [f["layout"]["title"]["text"] for _, f in figures(psa)]
-    assert len(titles) == 4 and any("EVPPI" in t for t in titles)
-    # the sections are plain functions of the documented dicts
-    secs = sweep_sections({"currency": "EUR", "varied": ["x"], "table": []})
-    assert "no results" in secs[0].paragraphs[0]
+def test_sweep_and_psa_pages_from_their_summaries(studies):
+    for st in studies.values():
+        assert_self_contained(st["text"])
+    one, doc = htmllib.unescape(studies["sweep_1"]["text"]), studies["sweep_1"]["doc"]
+    best = doc["best"][0]
+    assert f"programme.points.earn_per_currency = {best['programme.points.earn_per_currency']:.4g}" in one
+    assert any(f["data"][0]["type"] == "heatmap" for _, f in figures(studies["sweep_2"]["text"]))
+    assert len(figures(studies["sweep_3"]["text"])) == 3  # one scatter per varied field
+    psa, pdoc = htmllib.unescape(studies["psa"]["text"]), studies["psa"]["doc"]
+    strategy = next(iter(pdoc["strategies"].values()))
+    from sim.format import probability
+    assert probability(strategy["probability_pays"]) in psa
+    for group in pdoc["evppi"]:
+        assert group in psa
+    titles = [f["layout"]["title"]["text"] for _, f in figures(studies["psa"]["text"])]
+    assert any("EVPPI" in t for t in titles) and any("paid back" in t for t in titles)
+    assert "they include the assumptions and simulation noise" in psa
 
 
-def test_run_report_with_an_uncertainty_analysis_says_what_the_interval_includes(saved_run):
-    from reports.html import load_saved_run, render_run
-    text = render_run(load_saved_run(saved_run["out"]), psa=psa_input())
-    assert "the probability that it pays is" in text and "simulation noise and the assumptions" in text
-    assert_self_contained(text)
+def test_a_three_strategy_analysis_names_every_strategy_and_the_choice(studies):
+    st = studies["psa_3"]
+    text, doc = htmllib.unescape(st["text"]), st["doc"]
+    assert len(doc["strategies"]) == 3
+    verdict = text[text.index('id="verdict"'):text.index('<nav class="toc"')]
+    recommended = doc["verdict"]["recommendation"]
+    assert recommended == doc["decision"]["best_on_expectation"] and recommended in verdict
+    assert "Uncertainty analysis: 3 strategies" in text
+    for name in doc["strategies"]:
+        assert f"{name}: how sure" in text                                        # each its own section
+    start = text.index('<section id="decision"')
+    decision = text[start:text.index("</section>", start)]
+    from sim.format import probability
+    for option, p in doc["decision"]["probability_best"].items():
+        assert option in decision and probability(p) in decision
+    # the terminal says the same
+    assert f"Verdict: {doc['verdict']['headline']}" in st["terminal"] and recommended in st["terminal"]
+    assert [s["name"] for s in embedded(st["text"], "loyalsim-scenarios")] == [
+        json.loads(json.dumps(n)) for n in doc["strategies"]]
 
 
 # --------------------------------------------------------------------------- (c) in a real browser
@@ -377,7 +363,7 @@ def flagship_html(saved_run, tmp_path_factory):
 def test_run_report_in_a_browser(browser, flagship_html, tmp_path):
     seen = open_report(browser, flagship_html, tmp_path / "report_top.png", also_as="report_top.png")
     assert_read_cleanly(seen, min_charts=9)
-    assert re.search(r"The programme pays|The programme does not pay|Cannot tell yet", seen["verdict"])
+    assert re.search(r"PAYS|DOES NOT PAY|CANNOT TELL YET", seen["verdict"].upper())
     assert "INCREMENTAL PROFIT" in seen["verdict"].upper()
     assert (tmp_path / "report_top.png").stat().st_size > 10_000
 
@@ -385,36 +371,28 @@ def test_run_report_in_a_browser(browser, flagship_html, tmp_path):
 def test_compare_report_in_a_browser(browser, compared, tmp_path):
     seen = open_report(browser, compared["html"], tmp_path / "compare_top.png")
     assert_read_cleanly(seen, min_charts=4)
-    assert compared["doc"]["ranking"][0]["strategy"] in seen["verdict"]
+    assert compared["doc"]["verdict"]["recommendation"] in seen["verdict"]
 
 
-def test_sweep_and_psa_reports_in_a_browser(browser, saved_run, study_pages, tmp_path):
-    """Every kind of study chart, in two page loads: a run report with both study sections wired in
-    (response curve, distribution, acceptability curve, EVPPI, tornado) and a two-field sweep (heatmap)."""
-    from reports.html import load_saved_run, render_run
-    combined = tmp_path / "run_with_studies.html"
-    combined.write_text(render_run(load_saved_run(saved_run["out"]), psa=psa_input(), sweep=sweep_input(1)))
-    seen = open_report(browser, combined, tmp_path / "run_with_studies_top.png")
-    assert_read_cleanly(seen, min_charts=14)
-    assert "probability that it pays" in seen["verdict"]
-    seen = open_report(browser, study_pages["sweep_2"], tmp_path / "sweep_top.png")
+def test_sweep_and_psa_reports_in_a_browser(browser, studies, tmp_path):
+    seen = open_report(browser, studies["sweep_2"]["html"], tmp_path / "sweep_top.png")
     assert_read_cleanly(seen, min_charts=1)
+    seen = open_report(browser, studies["psa"]["html"], tmp_path / "psa_top.png")
+    assert_read_cleanly(seen, min_charts=3)  # distribution, payback by month, EVPPI (and the tornado)
 
 
-def test_sweep_and_psa_commands_write_reports_a_browser_reads(browser, tmp_path, monkeypatch):
-    """loyalsim sweep --html and psa --html, as a user runs them; loyalsim report DIR rebuilds each from
-    its --out folder without simulating, to the same bytes."""
-    sweep_out, psa_out = tmp_path / "sweep", tmp_path / "psa"
-    _cli("sweep", FLAGSHIP, "--vary", "programme.points.earn_per_currency=0.05:0.3:4", *SMALL, "-j", "1",
-         "--out", sweep_out, "--html", tmp_path / "sweep.html")
-    _cli("psa", FLAGSHIP, "--draws", "8", *SMALL, "-j", "1", "--out", psa_out, "--html", tmp_path / "psa.html")
-    seen = open_report(browser, tmp_path / "sweep.html", tmp_path / "sweep_cli_top.png")
-    assert_read_cleanly(seen, min_charts=1)
-    seen = open_report(browser, tmp_path / "psa.html", tmp_path / "psa_cli_top.png")
-    assert_read_cleanly(seen, min_charts=4)  # distribution, payback by month, EVPPI, tornado
-    assert "probability that the programme pays" in seen["verdict"]
+def test_a_three_strategy_analysis_in_a_browser(browser, studies, tmp_path):
+    st = studies["psa_3"]
+    seen = open_report(browser, st["html"], tmp_path / "psa3_top.png")
+    assert_read_cleanly(seen, min_charts=6)
+    assert st["doc"]["verdict"]["recommendation"] in seen["verdict"]
+    assert st["doc"]["verdict"]["headline"] in seen["verdict"].upper()
+
+
+def test_saved_studies_rebuild_to_the_same_bytes_without_simulating(studies, tmp_path, monkeypatch):
+    """loyalsim report DIR rebuilds each study's page from its --out folder, by the kind its summary says."""
     import sim.api
     monkeypatch.setattr(sim.api, "execute", lambda *a, **k: (_ for _ in ()).throw(AssertionError("simulated")))
-    for out, name in ((sweep_out, "sweep"), (psa_out, "psa")):
-        _cli("report", out, "--html", tmp_path / f"{name}_again.html")
-        assert (tmp_path / f"{name}_again.html").read_bytes() == (tmp_path / f"{name}.html").read_bytes(), name
+    for name, st in studies.items():
+        _cli("report", st["out"], "--html", tmp_path / f"{name}_again.html")
+        assert (tmp_path / f"{name}_again.html").read_bytes() == st["html"].read_bytes(), name

@@ -52,6 +52,8 @@ class Orders:
 
 class Mechanic:
     name: str = ""
+    LABEL: str = ""           # the mechanic as a reader names it ("Paid membership")
+    LEDGER: dict = {}         # line -> label: every ledger line it books (book() refuses any other)
     SCHEMA: Section = Section(optional=True)
 
     def __init__(self, config, model):
@@ -109,6 +111,8 @@ class Mechanic:
         self.model.effects_changed(idx)
 
     def book(self, line, amount, kind="cost"):
+        if line not in self.LEDGER:
+            raise ValueError(f"{self.name} books {line!r}, which its LEDGER does not declare")
         if amount:
             self.ledger.book(self.name, line, amount, kind)
 

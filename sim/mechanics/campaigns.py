@@ -129,6 +129,12 @@ CHAIN = Section(doc="an automated chain of messages", fields={
 
 class Campaigns(Mechanic):
     name = "campaigns"
+    LABEL = "Campaigns"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "offers_incremental": "Campaign offers on extra orders",
+        "offers_subsidised": "Campaign offers on orders that would have happened anyway",
+        "contact": "Campaign contacts",
+    }
     SCHEMA = Section(optional=True, doc="campaigns: automated CRM chains with offers, frequency cap and fatigue", fields={
         "enabled": Bool(True),
         "chains": ListOf(item=CHAIN, min_len=1, doc="the chains, sent in this order each day"),

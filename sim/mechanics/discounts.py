@@ -108,6 +108,12 @@ OFFER = Section(doc="a personal offer sent to targeted customers", fields={
 
 class Discounts(Mechanic):
     name = "discounts"
+    LABEL = "Discounts"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "discounts_incremental": "Discounts on extra orders",
+        "discounts_subsidised": "Discounts on orders that would have happened anyway",
+        "offer_contacts": "Offer contacts (messages sent)",
+    }
     SCHEMA = Section(optional=True, doc="discounts: welcome, calendar promotions, personal offers", fields={
         "enabled": Bool(True),
         "welcome": Section(optional=True, doc="a discount on a new customer's first order", fields={

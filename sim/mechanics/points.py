@@ -66,6 +66,12 @@ from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 
 class Points(Mechanic):
     name = "points"
+    LABEL = "Points"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "rewards": "Points rewards redeemed",
+        "revenue_deferred": "Sales revenue deferred for points earned (IFRS 15)",
+        "revenue_released": "Deferred revenue recognised as points are redeemed or expire",
+    }
     SCHEMA = Section(optional=True, doc="points: earn, redeem, expire", fields={
         "enabled": Bool(True),
         "earn_per_currency": NonNeg(1.0, "points per currency unit paid"),

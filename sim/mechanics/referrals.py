@@ -60,6 +60,11 @@ BLENDED = ("lam", "spend_rate") + TRAIT_NAMES  # dropout hazards are the friend'
 
 class Referrals(Mechanic):
     name = "referrals"
+    LABEL = "Referrals"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "referrer_bonuses": "Referrer bonuses",
+        "friend_discounts": "Discounts for referred friends",
+    }
     SCHEMA = Section(optional=True, doc="customer referral programme", fields={
         "enabled": Bool(True),
         "referrer_bonus": NonNeg(50.0, "paid to the referrer when the friend places a first order, currency"),

@@ -155,6 +155,10 @@ def desk_day_reference(arrive, handle, patience, staff, open_min, close_min):
 
 class ServiceDesk(Mechanic):
     name = "service"
+    LABEL = "Service desk"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "staff": "Service desk staff",
+    }
     SCHEMA = Section(optional=True, doc="customer service desk (simpy queue per day)", fields={
         "enabled": Bool(True),
         "contacts_per_order": Effect(0.15, 0.10, 0.25, hi=1.0, source="seed assumption: e-commerce contact rates run about "

@@ -71,6 +71,13 @@ def _logit(p):
 
 class Subscription(Mechanic):
     name = "subscription"
+    LABEL = "Paid membership"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "fees": "Membership fees",
+        "discounts": "Membership discounts",
+        "free_delivery": "Free delivery for members",
+        "perks": "Membership perks",
+    }
     SCHEMA = Section(optional=True, doc="paid VIP subscription", fields={
         "enabled": Bool(True),
         "fee": Pos(99.0, "fee per term, currency"),

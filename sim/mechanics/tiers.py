@@ -59,6 +59,12 @@ NEVER = -(2**30)
 
 class Tiers(Mechanic):
     name = "tiers"
+    LABEL = "Tiers"
+    LEDGER = {  # the ledger lines it books, as a reader knows them
+        "discounts": "Tier discounts",
+        "free_delivery": "Free delivery for top tiers",
+        "perks": "Tier perks",
+    }
     SCHEMA = Section(optional=True, doc="status tiers", fields={
         "enabled": Bool(True),
         "qualify_on": Choice(("spend", "orders", "points"), "spend", "what counts towards a tier"),

@@ -864,6 +864,11 @@ class OptimiseResult:
             doc["robust"] = self.robust
         if self.interrupted:
             doc["interrupted"] = True
+        from sim import verdict
+        from sim.documents import stamp
+        from sim.metrics import clean
+        doc = stamp("optimise", doc)
+        doc["verdict"] = verdict.of_optimise(clean(doc)).as_dict()
         return doc
 
     def _selection_doc(self, best_obs) -> dict:

@@ -28,7 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import verdict
+from sim.documents import stamp
 from sim.errors import UserError
+from sim.metrics import clean
 
 DAYS_PER_MONTH = 365.25 / 12.0
 Z_ALPHA, Z_POWER = 1.959964, 0.841621  # two-sided 5%, 80% power
@@ -62,12 +65,18 @@ def simulate_pilot(args):
     spend_c = base.customers.horizon_spend[control].astype(np.float64)
     true_effect = float((spend_t - base.customers.horizon_spend[treated].astype(np.float64)).mean())
     cost = float(prog.ledger.programme_cost().sum())
+    income = float(prog.ledger.programme_income().sum())
     fixed = float(sum(v.sum() for k, v in prog.ledger.lines.items() if k[0] == "programme"))
     # the programme arm gives every one of the n pilot customers the programme (treated and
-    # control are then read from the two arms): its variable cost is for n customers
+    # control are then read from the two arms): its variable cost and income are for n customers,
+    # and so is its extra gross profit (every customer's spend with it against without it)
+    extra_sales = float((prog.customers.horizon_spend[rows].astype(np.float64)
+                         - base.customers.horizon_spend[rows].astype(np.float64)).mean())
     return {"mean_t": float(spend_t.mean()), "var_t": float(spend_t.var(ddof=1)), "n_t": int(treated.size),
             "mean_c": float(spend_c.mean()), "var_c": float(spend_c.var(ddof=1)), "n_c": int(control.size),
-            "true_effect": true_effect, "variable_cost_per_customer": (cost - fixed) / n}
+            "true_effect": true_effect, "variable_cost_per_customer": (cost - fixed) / n,
+            "income_per_customer": income / n,
+            "extra_gross_profit_per_customer": extra_sales * sc.cfg.economics.gross_margin}
 
 
 @dataclass
@@ -81,6 +90,7 @@ class PilotResult:
     evsi_by_size: list = None
     cost: float = 0.0
     waiting_cost: float = 0.0
+    cost_lines: dict | None = None
 
     @property
     def se(self) -> float:
@@ -120,6 +130,11 @@ class PilotResult:
             psa_doc = self.psa.summary()
             doc["evpi"] = psa_doc["evpi"]
             doc["pilot_cost"] = self.cost
+            doc["pilot_cost_lines"] = self.cost_lines
+            doc["pilot_cost_basis"] = ("set-up and running cost for the pilot's months, plus the rewards and "
+                                       "benefits the treated customers receive, less what they bring back while it "
+                                       "runs (gross profit on their extra sales and any fees): net of the pilot's "
+                                       "own income")
             doc["cost_of_waiting"] = self.waiting_cost
             doc["sizes"] = self.evsi_by_size
             here = next(s for s in self.evsi_by_size if s.get("asked"))
@@ -129,6 +144,8 @@ class PilotResult:
             doc["best_size"] = best
             doc["worth_running"] = here["net_value"] > 0
             doc["probability_pays_now"] = psa_doc["strategies"][self.psa.strategies[0]]["probability_pays"]
+        doc = stamp("pilot", doc)
+        doc["verdict"] = verdict.of_pilot(clean(doc)).as_dict()
         return doc
 
 
@@ -174,11 +191,14 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
     var_t = float(np.mean([r["var_t"] for r in runs]))
     var_c = float(np.mean([r["var_c"] for r in runs]))
     noise = np.random.default_rng(seed).standard_normal(per_customer.size)
-    # what running the pilot costs: the programme's variable cost for the treated customers over
-    # the pilot (scaled from the simulated pilots), plus the running cost for those months
+    # what running the pilot costs: the set-up and the running cost for those months, the
+    # programme's variable cost for the treated customers (rewards, discounts, perks: scaled from
+    # the simulated pilots), less what the treated customers bring back while it runs (the gross
+    # profit on their extra sales and any fees they pay): the pilot's own income is netted
     eco = scenario.cfg.economics
     variable_per_member = float(np.mean([r["variable_cost_per_customer"] for r in runs]))
-    fixed = eco.programme_setup_cost + eco.programme_fixed_cost_per_month * k
+    income_per_member = float(np.mean([r["income_per_customer"] for r in runs]))
+    gross_per_member = float(np.mean([r["extra_gross_profit_per_customer"] for r in runs]))
     # deciding k months later forgoes k months of the programme's profit when launching is right
     horizon_months = scenario.cfg.horizon_days / DAYS_PER_MONTH
     result.waiting_cost = max(float(nb[:, 1].mean()), 0.0) * k / horizon_months
@@ -191,11 +211,17 @@ def add_evsi(result: PilotResult, scenario, sizes=(0.25, 0.5, 1.0, 2.0, 4.0), se
         se = math.sqrt(var_t / n_t + var_c / n_c)
         statistic = per_customer + noise * se
         value = evsi_of(nb, statistic)
-        cost = fixed + variable_per_member * n_t
+        lines = {"setup": float(eco.programme_setup_cost),
+                 "running": float(eco.programme_fixed_cost_per_month * k),
+                 "rewards_and_benefits": variable_per_member * n_t,
+                 "fees_from_pilot_members": -income_per_member * n_t,
+                 "gross_profit_on_extra_sales": -gross_per_member * n_t}
+        cost = float(sum(lines.values()))
         rows.append({"members": n_t, "control": n_c, "standard_error": se, "evsi": value, "cost": cost,
-                     "net_value": value - cost - result.waiting_cost, "asked": f == 1.0})
+                     "cost_lines": lines, "net_value": value - cost - result.waiting_cost, "asked": f == 1.0})
     result.evsi_by_size = rows
     result.cost = next(r["cost"] for r in rows if r["asked"])
+    result.cost_lines = next(r["cost_lines"] for r in rows if r["asked"])
 
 
 def _cumulative_revenue_lift(psa) -> np.ndarray:

@@ -10,8 +10,9 @@ mechanics) and the same customers.
 
 What comes out (``PSAResult.summary()``): the distribution of incremental
 profit, the probability of paying, the expected loss of launching and of not
-launching, the probability of having paid back by each month (an acceptability
-curve over the horizon), the probability each strategy is best, EVPI and EVPPI
+launching, the probability of having paid back by each month and staying paid
+back (an acceptability curve over the horizon), the probability each strategy is
+best, EVPI and EVPPI
 per group of parameters (sim.studies.voi), a one-way tornado, and on request
 Morris and Sobol indices (sim.studies.sensitivity).
 """
@@ -21,7 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import verdict
+from sim.documents import stamp
 from sim.errors import UserError
+from sim.metrics import clean
 from sim.studies import voi
 from sim.studies.plan import run_variants
 from sim.studies.priors import Priors, priors_of
@@ -94,26 +98,27 @@ class PSAResult:
                 "probability_pays": float((x > 0).mean()),
                 "expected_loss_if_launched": float(np.maximum(-x, 0).mean()),
                 "expected_loss_if_not_launched": float(np.maximum(x, 0).mean()),
-                "probability_paid_back_by_month": (self.cumulative[:, k, :] > 0).mean(axis=0).tolist(),
+                "probability_paid_back_by_month": paid_back_by_month(self.cumulative[:, k, :]).tolist(),
                 "lifts": {m: {"mean": float(self.lifts[m][:, k].mean()), "p5": float(np.percentile(self.lifts[m][:, k], 5)),
                               "p95": float(np.percentile(self.lifts[m][:, k], 95))} for m in LIFTS},
                 "noise_share_of_variance": (min(noise_var / total_var, 1.0) if noise_var is not None and total_var > 0
                                             else None),
                 "plain_run_incremental_profit": float(self.base_incremental[:, k].mean()),
             }
+        evpi = dec["evpi"]
         groups = {}
         for gname, members in self.priors.groups.items():
             cols = [self.priors.fields.index(f) for f in members]
-            groups[gname] = {"parameters": members, "evppi": voi.evppi(nb, self.values[:, cols])}
+            groups[gname] = {"parameters": members, **voi.evppi_of_group(nb, self.values[:, cols], evpi)}
         ranked = sorted(groups, key=lambda g: -groups[g]["evppi"])
-        evpi = dec["evpi"]
         best = int(np.argmax(dec["expected"]))
         doc = {
             "strategies": strategies,
+            "seed": int(self.scenarios[0].cfg.seed) if self.scenarios else None,
             "draws": int(self.values.shape[0]),
             "replications": int(self.base_incremental.shape[0]),
-            "parameters": [{"field": p.field, "dist": p.dist, **p.args, "group": p.group, "source": p.source}
-                           for p in self.priors.priors],
+            "parameters": [{"field": p.field, "dist": p.dist, **p.args, "group": p.group, "source": p.source,
+                            "grade": getattr(p, "grade", None)} for p in self.priors.priors],
             "what_the_spread_includes": "the assumptions (each draw sets every uncertain parameter from its prior) "
                                         "and simulation noise (draws cycle over replication seeds)",
             "decision": {
@@ -129,13 +134,29 @@ class PSAResult:
             "currency": self.currency,
             "months": self.months,
         }
+        for name in self.strategies:
+            strategies[name]["probability_best"] = doc["decision"]["probability_best"][name]
         if self.tornado:
-            doc["tornado"] = self.tornado
+            doc["tornado"] = [{**r, "strategy_name": self.strategies[r["strategy"]]} for r in self.tornado]
         if self.sensitivity:
             doc["sensitivity"] = self.sensitivity
         if self.interrupted:
             doc["interrupted"] = True
+        doc = stamp("psa", doc)
+        doc["verdict"] = verdict.of_psa(clean(doc)).as_dict()
         return doc
+
+
+def paid_back_by_month(cumulative: np.ndarray) -> np.ndarray:
+    """Per month: the share of draws (rows of ``cumulative``, the cumulative incremental profit by month)
+    in which the programme has paid back by that month and stays paid back to the end of the horizon
+    (the running total is above zero from that month on). Never falls from one month to the next."""
+    if cumulative.size == 0:
+        return np.zeros(cumulative.shape[-1] if cumulative.ndim else 0)
+    above = cumulative > 0
+    # stays above zero from month m on: a reversed running "and" over the months
+    stays = np.flip(np.logical_and.accumulate(np.flip(above, axis=1), axis=1), axis=1)
+    return stays.mean(axis=0)
 
 
 def variants_for(scenarios, priors, values):

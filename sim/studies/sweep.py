@@ -33,7 +33,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import verdict
+from sim.documents import stamp
 from sim.errors import ScenarioError, UserError
+from sim.metrics import clean
+from sim.plain import plain
 from sim.schema import Choice, Int, Section
 from sim.studies.plan import run_variants
 
@@ -201,7 +205,7 @@ class SweepResult:
         by_point = []
         for p, d in df.groupby("point", sort=True):
             ip = interval(d["incremental_profit"].tolist())
-            by_point.append({"point": int(p), **{f.field: _plain(self.points[p][f.field]) for f in self.factors},
+            by_point.append({"point": int(p), **{f.field: plain(self.points[p][f.field]) for f in self.factors},
                              "incremental_profit": ip,
                              "roi": _mean(d["roi"]), "revenue_lift": _mean(d["lift_revenue_relative"]),
                              "retention_lift": _mean(d["lift_retention_rate"])})
@@ -213,7 +217,7 @@ class SweepResult:
             if self.design == "grid":
                 levels = {}
                 for v, m in zip(col, means.to_numpy()):
-                    levels.setdefault(f"{v:.4g}" if isinstance(v, float) else str(_plain(v)), []).append(m)
+                    levels.setdefault(f"{v:.4g}" if isinstance(v, float) else str(plain(v)), []).append(m)
                 shape[f.field] = {"by_value": {k: float(np.mean(v)) for k, v in levels.items()}}
             if f.numeric and len(set(col)) > 1:
                 from scipy.stats import spearmanr
@@ -223,6 +227,7 @@ class SweepResult:
         doc = {
             "scenario": self.scenario.name,
             "file": str(self.scenario.file),
+            "seed": self.scenario.cfg.seed,
             "design": self.design,
             "varied": [f.field for f in self.factors],
             "points": len(self.points),
@@ -238,15 +243,17 @@ class SweepResult:
             doc["indices"] = self.indices
         if self.interrupted:
             doc["interrupted"] = True
+        if len(df) and (df["incremental_profit"] == 0).all():
+            doc["no_effect"] = True   # every point, every replication: the same profit as no programme
+        doc = stamp("sweep", doc)
+        doc["verdict"] = verdict.of_sweep(clean(doc)).as_dict()
         return doc
 
-    def report_input(self) -> dict:
-        """What reports.html.sweep_sections reads."""
+    def report_table(self):
+        """What the sweep's report draws: one row per point x replication, the varied fields and the lifts."""
         cols = ["point", "replication", *[f.field for f in self.factors], "incremental_profit", "roi",
                 "lift_revenue_relative", "lift_retention_rate"]
-        return {"currency": self.scenario.cfg.economics.currency, "design": self.design,
-                "varied": [f.field for f in self.factors], "metric": "incremental_profit",
-                "table": self.table[[c for c in cols if c in self.table.columns]]}
+        return self.table[[c for c in cols if c in self.table.columns]]
 
 
 def _noise_share(df, metric="incremental_profit"):
@@ -262,14 +269,6 @@ def _noise_share(df, metric="incremental_profit"):
     noise = float((resid ** 2).sum() / ((y.shape[0] - 1) * (y.shape[1] - 1))) / y.shape[1]  # of a point's mean
     signal = float(np.var(y.mean(axis=1), ddof=1))
     return min(noise / signal, 1.0) if signal > 0 else 1.0
-
-
-def _plain(v):
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    return v
 
 
 def _mean(s):
@@ -296,7 +295,7 @@ def run_sweep(scenario, factors, design="grid", samples=32, replications=None, *
     rows = []
     for (i, r), o in sorted(outcomes.items()):
         b, p = o.baseline.metrics, o.programme.metrics
-        row = {"point": i, "replication": r, **{k: _plain(v) for k, v in points[i].items()},
+        row = {"point": i, "replication": r, **{k: plain(v) for k, v in points[i].items()},
                "incremental_profit": p["profit"] - b["profit"],
                "roi": (p["profit"] - b["profit"]) / p["programme_cost"] if p["programme_cost"] else None}
         for m in METRICS:

@@ -51,10 +51,66 @@ def evpi(nb) -> float:
 
 def evppi(nb, x) -> float:
     """EVPPI of the parameters in ``x`` (n draws x p), by regression of each option's net benefit."""
+    return _evppi_fit(nb, x)[0]
+
+
+# A regression that spends more than this share of the draws on its own degrees of freedom follows
+# their noise as much as the parameters: its EVPPI is biased upwards (Strong et al. 2014 advise
+# thousands of draws for groups of several parameters).
+MAX_FIT_SHARE = 0.2
+
+
+def _evppi_fit(nb, x) -> tuple[float, float]:
+    """(EVPPI, the largest share of the draws a regression's effective degrees of freedom take).
+
+    Only options that are the best in at least one draw compete: an option best in no draw is
+    never the choice of perfect information, so a regression that made it look best somewhere
+    would only add its fitting noise (and EVPI, which the draws give directly, says so)."""
     nb = np.asarray(nb, dtype=np.float64)
-    fitted = np.column_stack([smooth(x, nb[:, j]) if np.ptp(nb[:, j]) > 0 else nb[:, j] for j in range(nb.shape[1])])
+    winners = np.unique(nb.argmax(axis=1))
+    if winners.size < 2:
+        return 0.0, 0.0  # the same option is best in every draw: nothing to learn (EVPI is zero)
+    nb = nb[:, winners]
+    fits, share = [], 0.0
+    for j in range(nb.shape[1]):
+        if np.ptp(nb[:, j]) > 0:
+            fitted, edf = smooth(x, nb[:, j], return_edf=True)
+            share = max(share, edf / nb.shape[0])
+        else:
+            fitted = nb[:, j]
+        fits.append(fitted)
+    fitted = np.column_stack(fits)
     value = float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max())
-    return max(value, 0.0)
+    return max(value, 0.0), share
+
+
+def evppi_of_group(nb, x, evpi_value: float, permutations: int = 3, seed: int = 11) -> dict:
+    """A group's EVPPI as reported: never above EVPI (its theoretical bound), with the noise floor of
+    its regression, and said to be unreliable when the draws are too few for the group's size.
+
+    The noise floor is the same regression's EVPPI on the draws with the group's rows shuffled
+    (the parameters no longer linked to the net benefits): what fitting noise alone gives at
+    this number of draws. An estimate not clearly above it (twice) says nothing about the group."""
+    raw, share = _evppi_fit(nb, x)
+    x = np.asarray(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    floor = float(np.mean([_evppi_fit(nb, x[rng.permutation(x.shape[0])])[0] for _ in range(permutations)])) \
+        if raw > 0 else 0.0
+    capped = raw > evpi_value
+    value = min(raw, max(evpi_value, 0.0))
+    noisy = raw > 0 and raw <= 2.0 * floor
+    out = {"evppi": value, "noise_floor": min(floor, max(evpi_value, 0.0)),
+           "reliable": not capped and not noisy and share <= MAX_FIT_SHARE}
+    if capped:
+        out["note"] = (f"the regression gave {raw:,.0f}, above EVPI ({evpi_value:,.0f}), which bounds it: too few draws "
+                       "for this group's size; shown at EVPI; run more draws (--draws)")
+    elif noisy:
+        out["note"] = (f"not clearly above what the same regression finds on shuffled draws ({floor:,.0f}): too few "
+                       "draws for this group's size to say what knowing it is worth; run more draws (--draws)")
+    elif share > MAX_FIT_SHARE:
+        out["note"] = (f"the regression used {100 * share:.0f}% of the draws as degrees of freedom: too few draws for "
+                       "this group's size, the figure is biased upwards; run more draws (--draws)")
+    return out
 
 
 def evsi(nb, statistic) -> float:
@@ -96,8 +152,9 @@ def _basis(x, knots=8, interactions=True):
     return lin, pen
 
 
-def smooth(x, y, lambdas=None) -> np.ndarray:
-    """Fitted values of a penalised regression spline of y on x, smoothing by GCV."""
+def smooth(x, y, lambdas=None, return_edf=False):
+    """Fitted values of a penalised regression spline of y on x, smoothing by GCV (and, with
+    ``return_edf``, its effective degrees of freedom: the trace of the smoother)."""
     y = np.asarray(y, dtype=np.float64)
     lin, pen = _basis(x)
     X = np.column_stack([lin, pen])
@@ -119,5 +176,7 @@ def smooth(x, y, lambdas=None) -> np.ndarray:
         rss = float(((y - fitted) ** 2).sum())
         gcv = n * rss / max(n - trace, 1e-9) ** 2
         if best is None or gcv < best[0]:
-            best = (gcv, fitted)
-    return best[1] if best is not None else np.full(n, y.mean())
+            best = (gcv, fitted, trace)
+    if best is None:
+        best = (None, np.full(n, y.mean()), 1.0)
+    return (best[1], best[2]) if return_edf else best[1]
