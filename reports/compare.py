@@ -8,7 +8,8 @@ def render_compare(doc) -> str:
     out = [f"{len(doc['ranking'])} strategies on the same customers, {doc['horizon_days']} days, "
            f"{doc['replications']} replications (seed {doc['seed']}), ranked by incremental profit", ""]
     w = max([len("strategy")] + [len(r["strategy"]) for r in doc["ranking"]])  # whole names, never cut
-    head = f"{'#':>2}  {'strategy':{w}} {'incremental profit':>18}  {'95% interval':>26}  {'ROI':>6}  {'payback':>8}  {'retention':>9}  beats next"
+    head = (f"{'#':>2}  {'strategy':{w}} {'incremental profit':>18}  {'95% interval':>26}  {'ROI':>6}  "
+            f"{'payback':>8}  {'retention':>9}  beats next")
     out += [head, "-" * len(head)]
     for r in doc["ranking"]:
         ip = r["incremental_profit"]
@@ -19,5 +20,6 @@ def render_compare(doc) -> str:
         ret = "n/a" if ret is None else f"{100 * ret:+.1f}pt"
         bn = r["beats_next"]
         bn = "" if not bn else f"{100 * bn['probability']:.0f}% vs #{r['rank'] + 1}" if bn["probability"] is not None else ""
-        out.append(f"{r['rank']:>2}  {r['strategy']:{w}} {money(ip['mean'], cur):>18}  {ci:>26}  {roi:>6}  {pb:>8}  {ret:>9}  {bn}")
+        out.append(f"{r['rank']:>2}  {r['strategy']:{w}} {money(ip['mean'], cur):>18}  {ci:>26}  "
+                   f"{roi:>6}  {pb:>8}  {ret:>9}  {bn}")
     return "\n".join(out)

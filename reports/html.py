@@ -270,7 +270,7 @@ def _read_table(folder: Path, stem: str, required: bool):
         path, reader = max(found, key=lambda f: f[0].stat().st_mtime)
         try:
             return reader(path)
-        except Exception as e:  # a damaged file: say which and why, never a traceback
+        except Exception as e:  # noqa: BLE001 - a damaged file: say which and why, never a traceback
             raise UserError(f"{path}: cannot read it ({type(e).__name__}: {e}); "
                             "run 'loyalsim run FILE --out DIR' again") from None
     if required:
@@ -695,7 +695,7 @@ def money_section(inp: RunInputs) -> Section | None:
     try:
         import yaml
         margin = _get(yaml.safe_load(inp.scenario_yaml), "economics", "gross_margin")
-    except Exception:
+    except Exception:  # noqa: BLE001 - a scenario.yaml that does not parse only drops the margin from the intro
         pass
     rev = _get(eco, "incremental_revenue", "mean")
     intro = f"Extra sales of {money(rev, cur)}"
