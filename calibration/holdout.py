@@ -81,11 +81,13 @@ class HoldoutValidation:
             "actual_revenue": self.actual_revenue,
             "predicted_revenue": self.predicted_revenue,
             "by_frequency": self.by_frequency.to_dict(orient="records"),
-            "tracking": self.tracking.assign(period_end=self.tracking["period_end"].dt.strftime("%Y-%m-%d")).to_dict(orient="records"),
+            "tracking": self.tracking.assign(
+                period_end=self.tracking["period_end"].dt.strftime("%Y-%m-%d")).to_dict(orient="records"),
         }
 
 
-def validate(summary: CustomerSummary, log: TransactionLog, purchase: ModelFit, spend: ModelFit | None = None) -> HoldoutValidation:
+def validate(summary: CustomerSummary, log: TransactionLog, purchase: ModelFit,
+             spend: ModelFit | None = None) -> HoldoutValidation:
     """Compare ``purchase``'s forecasts with the holdout in ``summary`` (needs a calibration end)."""
     if not summary.has_holdout:
         raise ValueError("holdout validation needs a summary built with a calibration end")
@@ -266,7 +268,8 @@ def compare(fits: dict[str, ModelFit], validations: dict[str, HoldoutValidation]
         f"Holdout repeat purchases: {actual:,} actual; {labels[winner]} predicts {v[winner].predicted_repeat_purchases:,.0f} "
         f"({v[winner].error:+.1%}), {labels[loser]} {v[loser].predicted_repeat_purchases:,.0f} ({v[loser].error:+.1%}).",
         f"Cumulative tracking error over the holdout: {v[winner].tracking_error:.1%} vs {v[loser].tracking_error:.1%}.",
-        f"Per customer: RMSE {v[winner].rmse:.3f} vs {v[loser].rmse:.3f}, correlation {v[winner].correlation:.3f} vs {v[loser].correlation:.3f}.",
+        f"Per customer: RMSE {v[winner].rmse:.3f} vs {v[loser].rmse:.3f}, "
+        f"correlation {v[winner].correlation:.3f} vs {v[loser].correlation:.3f}.",
         ll_sentence,
     ]
     if in_sample != winner:

@@ -295,7 +295,8 @@ def fit_kpis(t: KpiTargets, fit_customers=20000, tolerance=0.02, max_evals=60, s
         if warm["solutions"]:
             # start from the solutions found at the nearest spreads: the nearest one, moved along
             # the line through the two nearest when they differ (the solution drifts smoothly with r)
-            dist = lambda s: sum(abs(s[0][n] - base[n]) for n in ("r", "a"))
+            def dist(s):
+                return sum(abs(s[0][n] - base[n]) for n in ("r", "a"))
             near = sorted(warm["solutions"], key=dist)
             base.update({n: near[0][0][n] for n in names})
             if len(near) > 1 and shape.keys() == {"r"} and abs(near[0][0]["r"] - near[1][0]["r"]) > 0.1 \

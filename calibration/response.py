@@ -162,7 +162,8 @@ def fit_response(ev: Evidence, seed=20240601, max_evals=60, beyond_evidence=Fals
             fit.notes.append(f"{m}: the lift {100 * target_rel[m]:+.1f}% is out of reach; the evidence allows at most "
                              f"{100 * achieved[m]:+.1f}% here" + (f" ({', '.join(at_top)} at the top of its evidence "
                                                                     f"range, {bounds[at_top[0]][1]:g}x the defaults)"
-                                                                    if at_top else " (the channels cannot meet every lift together)"))
+                                                                    if at_top
+                                                                    else " (the channels cannot meet every lift together)"))
     return fit
 
 

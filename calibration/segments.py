@@ -138,9 +138,11 @@ def segment_base(summary: CustomerSummary, purchase: ModelFit, spend: ModelFit, 
 def _segment_purchase(model, part: CustomerSummary, population: ModelFit, maxiter: int):
     repeaters = int((part.customers["frequency"] > 0).sum())
     if part.n_customers < MIN_SEGMENT_CUSTOMERS:
-        return dict(population.params), f"population parameters: only {part.n_customers} customers (fitting needs {MIN_SEGMENT_CUSTOMERS})"
+        return dict(population.params), (f"population parameters: only {part.n_customers} customers "
+                                         f"(fitting needs {MIN_SEGMENT_CUSTOMERS})")
     if repeaters < MIN_SEGMENT_REPEATERS:
-        return dict(population.params), f"population parameters: only {repeaters} repeat buyers (fitting needs {MIN_SEGMENT_REPEATERS})"
+        return dict(population.params), (f"population parameters: only {repeaters} repeat buyers "
+                                         f"(fitting needs {MIN_SEGMENT_REPEATERS})")
     fit = model.fit(part.x, part.t_x, part.T, start=population.params, maxiter=maxiter)
     if not fit.converged:
         return dict(population.params), f"population parameters: the segment fit did not converge ({fit.message})"
@@ -152,7 +154,8 @@ def _segment_spend(customers: pd.DataFrame, population: ModelFit, maxiter: int):
     zbar = customers["monetary_value"].to_numpy(float)
     spenders = int(gammagamma.spenders(x, zbar).sum())
     if spenders < MIN_SEGMENT_SPENDERS:
-        return dict(population.params), f"population parameters: only {spenders} repeat buyers with spend (fitting needs {MIN_SEGMENT_SPENDERS})"
+        return dict(population.params), (f"population parameters: only {spenders} repeat buyers with spend "
+                                         f"(fitting needs {MIN_SEGMENT_SPENDERS})")
     fit = gammagamma.fit(x, zbar, start=population.params, maxiter=maxiter)
     if not fit.converged:
         return dict(population.params), f"population parameters: the segment fit did not converge ({fit.message})"

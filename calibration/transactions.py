@@ -265,7 +265,8 @@ def _merge_days(raw: pd.DataFrame, file: str, columns: dict, returns: str) -> Tr
             "(negative values are returns, netted or dropped by --returns)"
         )
     if returns == "error" and negative.any():
-        _bad_row(file, amount_col, negative, raw["amount"], "is negative, which --returns error does not allow; use --returns net or ignore")
+        _bad_row(file, amount_col, negative, raw["amount"],
+                 "is negative, which --returns error does not allow; use --returns net or ignore")
 
     zero = raw["amount"] == 0
     kept = raw

@@ -547,7 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="scenario YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a scenario field (repeatable)")
-    p.add_argument("--explain", action="store_true", help="list every field in force: its value, default, plausible range and source")
+    p.add_argument("--explain", action="store_true",
+                   help="list every field in force: its value, default, plausible range and source")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document (file, valid, name, customers, horizon_days, replications, "
                         "programme mechanics)")

@@ -70,7 +70,8 @@ class Customers:
 
     # ------------------------------------------------------------------ structure
     def columns(self):
-        return [c[0] for c in TRAIT_COLUMNS + STATE_COLUMNS] + ["month_orders", "month_spend", "active_at_launch", "alive_at_launch"]
+        return [c[0] for c in TRAIT_COLUMNS + STATE_COLUMNS] + ["month_orders", "month_spend", "active_at_launch",
+                                                                 "alive_at_launch"]
 
     def ensure_capacity(self, needed: int):
         """Grow all arrays (rare: only when arrivals outrun the preallocated reserve)."""

@@ -77,7 +77,7 @@ def _import_mesa():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
     lazy = {}
-    for name, stub in stubs.items():
+    for name, _stub in stubs.items():
         child = name.rpartition(".")[2]
         lazy[child] = (name, None)
         for attr in _UNUSED_MESA[name]:
@@ -99,12 +99,12 @@ def _import_mesa():
 
 mesa = _import_mesa()
 
-from sim.calendar import Calendar
-from sim.customers import MONTH_RING, Customers
-from sim.ledger import BASE, Ledger
-from sim.mechanics import MECHANICS
-from sim.mechanics.base import Orders
-from sim.random import Streams
+from sim.calendar import Calendar  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.customers import MONTH_RING, Customers  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.ledger import BASE, Ledger  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.mechanics import MECHANICS  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.mechanics.base import Orders  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.random import Streams  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
 
 MONTHLY_SERIES = (
     "orders", "first_orders", "repeat_orders", "buyers", "revenue", "discounts", "rewards_face",

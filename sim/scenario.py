@@ -29,7 +29,8 @@ def beta_trait(a, b, doc):
 # scenario that says nothing about purchasing behaves like a real customer base.
 PURCHASE = Section(doc="purchase and dropout process", fields={
     "model": Choice(("bgnbd", "paretonbd"), "bgnbd",
-                    "bgnbd: dropout after each repeat order with p ~ Beta(a, b); paretonbd: exponential lifetime, mu ~ Gamma(s, beta)"),
+                    "bgnbd: dropout after each repeat order with p ~ Beta(a, b); "
+                    "paretonbd: exponential lifetime, mu ~ Gamma(s, beta)"),
     "r": Pos(0.243, "purchase rate heterogeneity: lambda ~ Gamma(r, alpha) per time unit (CDNOW BG/NBD fit)"),
     "alpha": Pos(4.414, "Gamma scale (rate) of lambda, in time units (CDNOW BG/NBD fit, weeks)"),
     "a": Num(0.793, lo=0.0, lo_open=True, nullable=True, doc="BG/NBD dropout Beta a (CDNOW fit)"),
@@ -52,7 +53,8 @@ SPEND = Section(doc="order value, Gamma-Gamma", fields={
 TRAITS = Section(doc="customer traits in [0, 1]", fields={
     "price_sensitivity": beta_trait(2.0, 2.0, "weight on money value of rewards and discounts (assumption: mean 0.5)"),
     "status_seeking": beta_trait(2.0, 3.0, "weight on tier status (assumption: mean 0.4)"),
-    "deal_proneness": beta_trait(1.5, 3.5, "tendency to wait for deals (assumption: mean 0.3; grows with promotions, Mela, Gupta & Lehmann 1997)"),
+    "deal_proneness": beta_trait(1.5, 3.5, "tendency to wait for deals (assumption: mean 0.3; grows with promotions, "
+                                           "Mela, Gupta & Lehmann 1997)"),
     "service_sensitivity": beta_trait(2.0, 2.0, "how much service experience moves churn (assumption: mean 0.5)"),
     "advocacy": beta_trait(1.2, 4.8, "propensity to recommend (assumption: mean 0.2)"),
 })
@@ -68,7 +70,8 @@ SEGMENT = Section(doc="a customer segment", fields={
 CUSTOMERS = Section(doc="the customer base", fields={
     "initial": Int(10000, lo=1, hi=50_000_000, doc="customers in the base at launch"),
     "start": Choice(("mature", "fresh"), "mature",
-                    "mature: a base acquired over history_days with its purchase history; fresh: a cohort whose first order is on day 0"),
+                    "mature: a base acquired over history_days with its purchase history; "
+                    "fresh: a cohort whose first order is on day 0"),
     "history_days": Int(730, lo=0, hi=3650, doc="mature base: days over which it was acquired"),
     "time_unit": Choice(tuple(TIME_UNITS), "week", "unit of alpha and beta (rates are per time unit)"),
     "purchase": PURCHASE,
@@ -91,7 +94,8 @@ ECONOMICS = Section(doc="money", fields={
 })
 
 METRICS = Section(doc="metric definitions", fields={
-    "activity_window_days": Int(365, lo=1, hi=3650, doc="a customer counts as active if they ordered within this window (CRM practice)"),
+    "activity_window_days": Int(365, lo=1, hi=3650,
+                                doc="a customer counts as active if they ordered within this window (CRM practice)"),
     "loyal_min_orders": Int(3, lo=1, hi=1000, doc="loyal = at least this many orders in the trailing year"),
 })
 

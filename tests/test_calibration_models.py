@@ -108,7 +108,8 @@ def test_log_power_integral_against_mpmath():
         (150.0, 2.0, 1.0, 40.0, 0.5, 60.0),
     ]
     for p, q, P, Q, lo, hi in cases:
-        exact = mpmath.log(mpmath.quad(lambda t: (P + t) ** -p * (Q + t) ** -q, [lo, lo + (hi - lo) * 1e-3, lo + (hi - lo) * 0.05, hi]))
+        exact = mpmath.log(mpmath.quad(lambda t, p=p, q=q, P=P, Q=Q: (P + t) ** -p * (Q + t) ** -q,
+                                       [lo, lo + (hi - lo) * 1e-3, lo + (hi - lo) * 0.05, hi]))
         ours = log_power_integral(p, q, P, Q, lo, hi)
         assert float(ours) == pytest.approx(float(exact), rel=1e-11, abs=1e-11), (p, q, P, Q, lo, hi)
 

@@ -17,8 +17,8 @@ def test_library_scenario_runs_and_balances(name):
     led = m.ledger
     assert np.allclose(led.total("revenue") + led.total("income") - led.total("cost"), led.profit())
     assert m.monthly["orders"].sum() > 0
-    for mech in m.mechanics:  # every mechanic line is attributed to that mechanic
-        for (owner, line), kind in led.kinds.items():
+    for _mech in m.mechanics:  # every mechanic line is attributed to that mechanic
+        for (owner, _line), _kind in led.kinds.items():
             assert owner in {"base", "programme"} | {x.name for x in m.mechanics}
 
 

@@ -86,7 +86,7 @@ def test_tier_and_points_factors_agree_on_identical_states():
     ref, twins = _reference_twin(m, rows)
     ref.push_active = False
     got = {"intensity": [], "dropout": [], "basket": [], "p_intensity": [], "p_dropout": [], "p_basket": []}
-    for r, x in zip(rows, twins):
+    for _r, x in zip(rows, twins):
         close = x.at_risk_rolling(m.day - 1) or x.close_to_next()
         x.tiers_refresh(stake=x.stake() if close else 0.0)
     ref.day = m.day  # the points factors are compared on the next day, when the engine refreshes them below

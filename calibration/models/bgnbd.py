@@ -101,7 +101,8 @@ def fit(x, t_x, T, *, start=None, maxiter: int = 500) -> BGNBDFit:
     result = maximise(
         NAME, PARAMS,
         lambda th: log_likelihood(th, data.x, data.t_x, data.T, data.count),
-        start_values(data) if start is None else np.asarray([start[k] for k in PARAMS] if isinstance(start, dict) else start, float),
+        start_values(data) if start is None
+        else np.asarray([start[k] for k in PARAMS] if isinstance(start, dict) else start, float),
         data.n_customers,
         gradient=lambda th: gradient(th, data.x, data.t_x, data.T, data.count),
         shapes=SHAPES,

@@ -103,7 +103,8 @@ CHAIN = Section(doc="an automated chain of messages", fields={
     "messages": Int(1, lo=1, hi=20, doc="messages in the series (win_back: attempts while the customer stays away)"),
     "interval_days": Int(7, lo=1, hi=3650, doc="days between messages of the series"),
     "response": Num(None, lo=0.0, hi=1.0, nullable=True,
-                    doc="chance a message makes the average customer buy today; null: the trigger's default (Klaviyo 2024 flow benchmarks, seeds)"),
+                    doc="chance a message makes the average customer buy today; null: the trigger's default "
+                        "(Klaviyo 2024 flow benchmarks, seeds)"),
     "response_half_life_days": Effect(180.0, 90.0, 365.0, lo=1.0, hi=1e12,
                                       source="Thomas, Blattberg & Fox 2004 direction (the half-life a seed assumption)",
                                       doc="win_back: response halves per this many days of gap beyond delay_days"),
@@ -122,7 +123,8 @@ CHAIN = Section(doc="an automated chain of messages", fields={
         "segments": ListOf(item=Str(doc="segment name"), doc="segment names from customers.segments"),
     }),
     "budget_per_month": Num(None, lo=0.0, nullable=True,
-                            doc="once the chain's contacts and offers used reach this in a month, it sends nothing more that month "
+                            doc="once the chain's contacts and offers used reach this in a month, "
+                                "it sends nothing more that month "
                                 "(offers already out stay valid)"),
 })
 
@@ -145,7 +147,8 @@ class Campaigns(Mechanic):
                                    "Pieters 2005, less brand switching", doc="response x (1 + e x 0.1 x f(depth x deal weight))"),
         "fatigue": Section(fields={
             "free_messages": Effect(4.0, 2.0, 8.0, hi=1000.0, source="Mapp Digital 2016: 40% of consumers prefer weekly "
-                                    "marketing e-mail", doc="contact pressure (messages within about memory_days) before fatigue"),
+                                    "marketing e-mail",
+                                    doc="contact pressure (messages within about memory_days) before fatigue"),
             "memory_days": Effect(30.0, 14.0, 60.0, lo=1.0, hi=3650.0, source="seed assumption (about a month)",
                                   doc="contact pressure fades with this time constant, days"),
             "response": Effect(0.25, 0.1, 0.5, hi=100.0, source="seed assumption",
@@ -173,15 +176,18 @@ class Campaigns(Mechanic):
             where = f"{path}.chains[{i}]"
             for j, s in enumerate(ch.target.segments):
                 if s not in seg_names:
-                    raise ScenarioError(file, f"{where}.target.segments[{j}]", f"got {s!r}; allowed: one of {', '.join(seg_names)}")
+                    raise ScenarioError(file, f"{where}.target.segments[{j}]",
+                                        f"got {s!r}; allowed: one of {', '.join(seg_names)}")
             if ch.target.tiers:
                 if tiers is None or not tiers.get("enabled", True):
                     raise ScenarioError(file, f"{where}.target.tiers", "targeting tiers needs a tiers block in the programme")
                 for j, t in enumerate(ch.target.tiers):
                     if t not in tier_names:
-                        raise ScenarioError(file, f"{where}.target.tiers[{j}]", f"got {t!r}; allowed: one of {', '.join(tier_names)}")
+                        raise ScenarioError(file, f"{where}.target.tiers[{j}]",
+                                            f"got {t!r}; allowed: one of {', '.join(tier_names)}")
             if ch.bonus_points and ch.trigger not in ("birthday", "anniversary"):
-                raise ScenarioError(file, f"{where}.bonus_points", f"only birthday and anniversary chains grant points (this is {ch.trigger})")
+                raise ScenarioError(file, f"{where}.bonus_points",
+                                    f"only birthday and anniversary chains grant points (this is {ch.trigger})")
             if ch.trigger == "reminder" and ch.browse_per_order == 0:
                 raise ScenarioError(file, f"{where}.browse_per_order", "a reminder chain needs browsing: set it > 0")
 
@@ -201,7 +207,8 @@ class Campaigns(Mechanic):
         self.target_segments = [np.array([seg_names.index(s) for s in ch.target.segments], dtype=int) for ch in self.chains]
         self.target_tiers = [np.array([tier_names.index(t) for t in ch.target.tiers], dtype=int) for ch in self.chains]
         self.offer_depth = np.array([ch.offer.discount if ch.offer else 0.0 for ch in self.chains] + [0.0])
-        self.offer_cap = np.array([ch.offer.cap if ch.offer and ch.offer.cap is not None else np.inf for ch in self.chains] + [np.inf])
+        self.offer_cap = np.array([ch.offer.cap if ch.offer and ch.offer.cap is not None else np.inf for ch in self.chains]
+                                  + [np.inf])
         # per-customer state
         self.unsubscribed = self.column("unsubscribed", np.bool_, False)
         self.received = self.column("received", np.int32, 0)          # messages ever received (a stream counter)

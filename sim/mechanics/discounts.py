@@ -126,9 +126,11 @@ class Discounts(Mechanic):
                                 doc="most money given away in discounts a month; then discounting stops until the next month"),
         "behaviour": Section(fields={
             "elasticity": Effect(1.75, 1.0, 2.5, source="Bijmolt, van Heerde & Pieters 2005: mean price elasticity -2.62, "
-                                 "less the brand-switching third (van Heerde, Gupta & Wittink 2003); range: the meta-analysis' spread",
+                                 "less the brand-switching third (van Heerde, Gupta & Wittink 2003); "
+                                 "range: the meta-analysis' spread",
                                  doc="intensity gain per unit of depth at a 10% deal (saturating for deeper ones)"),
-            "basket_elasticity": Effect(0.5, 0.0, 1.0, source="Bell, Chiang & Padmanabhan 1999 direction (size a seed assumption)",
+            "basket_elasticity": Effect(0.5, 0.0, 1.0,
+                                        source="Bell, Chiang & Padmanabhan 1999 direction (size a seed assumption)",
                                         doc="basket gain per unit of depth at a 10% deal"),
             "pull_forward": Effect(1 / 3, 0.1, 0.5, hi=1.0, source="van Heerde, Gupta & Wittink 2003; van Heerde, Leeflang & "
                                    "Wittink 2000: about a third of a promotion bump is borrowed from later weeks",

@@ -80,10 +80,12 @@ class Points(Mechanic):
         "point_value": Pos(1.0, "face value of one point in currency when redeemed"),
         "reward_type": Choice(("discount", "product"), "discount",
                               "discount: money off an order (costs its face value); product: goods (cost x (1 - margin))"),
-        "reward_cost_ratio": Num(None, lo=0.0, hi=1.0, nullable=True, doc="override: cost to the business per unit of face value"),
+        "reward_cost_ratio": Num(None, lo=0.0, hi=1.0, nullable=True,
+                                 doc="override: cost to the business per unit of face value"),
         "redemption": Section(fields={
             "mode": Choice(("threshold", "choice"), "threshold",
-                           "threshold: a reward is redeemed at the next order once the balance reaches it; choice: customers decide"),
+                           "threshold: a reward is redeemed at the next order once the balance reaches it; "
+                           "choice: customers decide"),
             "threshold": Pos(500.0, "points per reward (500 points = 500 off, as many shops run it)"),
             "max_rewards_per_order": Int(1, lo=1, hi=1000, doc="rewards one order can take"),
             "choice_probability": Effect(0.6, 0.3, 0.9, hi=1.0, source="seed assumption (Stourm, Bradlow & Fader 2015: "
@@ -91,8 +93,10 @@ class Points(Mechanic):
                                          doc="choice mode: chance a customer with enough points redeems at an order"),
         }),
         "expiry": Section(fields={
-            "months_after_earning": Int(None, lo=1, hi=120, nullable=True, doc="points expire this many months after the month earned (FIFO)"),
-            "inactivity_days": Int(None, lo=1, hi=3650, nullable=True, doc="the whole balance expires after this many days without an order"),
+            "months_after_earning": Int(None, lo=1, hi=120, nullable=True,
+                                        doc="points expire this many months after the month earned (FIFO)"),
+            "inactivity_days": Int(None, lo=1, hi=3650, nullable=True,
+                                   doc="the whole balance expires after this many days without an order"),
         }),
         "pending_days": Int(0, lo=0, hi=365, doc="points become usable this many days after earning (returns window)"),
         "caps": Section(fields={
@@ -101,7 +105,8 @@ class Points(Mechanic):
         }),
         "expected_breakage": Effect(1 / 3, 0.2, 0.45, hi=1.0, source="Colloquy 2011: about a third of points issued "
                                     "are never redeemed; range: programme designs vary",
-                                    doc="share of points never redeemed, for the points' stand-alone selling price under IFRS 15"),
+                                    doc="share of points never redeemed, for the points' stand-alone selling price "
+                                        "under IFRS 15"),
         "behaviour": Section(doc="sizes at the reference value (a 10% reward received at once); each scales with f(v)", fields={
             "goal_gradient": Effect(0.8, 0.5, 1.2, source="Kivetz, Urminsky & Zheng 2006: ~20% shorter intervals from the "
                                     "first to the last stamp of a coffee card; this size reproduces it on "
@@ -129,7 +134,8 @@ class Points(Mechanic):
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         if cfg.earn_per_currency == 0 and cfg.earn_per_order == 0 and cfg.welcome_points == 0:
-            raise ScenarioError(file, f"{path}.earn_per_currency", "nothing earns points: set earn_per_currency or earn_per_order > 0")
+            raise ScenarioError(file, f"{path}.earn_per_currency",
+                                "nothing earns points: set earn_per_currency or earn_per_order > 0")
 
     def __init__(self, config, model):
         super().__init__(config, model)

@@ -73,7 +73,8 @@ class Referrals(Mechanic):
                                  "incentives; Ryu & Feick 2007: rewards raise referral likelihood)",
                                  doc="chance an order brings a friend, for average advocacy, neutral satisfaction and "
                                      "incentives worth 10% of an order"),
-        "max_per_customer": Int(None, lo=1, hi=100000, nullable=True, doc="most referrals one customer can make (a cap on bonuses)"),
+        "max_per_customer": Int(None, lo=1, hi=100000, nullable=True,
+                                doc="most referrals one customer can make (a cap on bonuses)"),
         "abuse_rate": Effect(0.03, 0.0, 0.1, hi=1.0, source="seed assumption (Schmitt et al. 2011 note opportunistic referrers)",
                              doc="share of referrals that are self-referrals: paid, but a fake customer who never buys again"),
         "behaviour": Section(fields={
@@ -83,7 +84,8 @@ class Referrals(Mechanic):
                                  "unobservables (homophily; size a seed assumption)",
                                  doc="friend's traits blended this far toward the referrer's"),
             "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, source="Schmitt, Skiera & Van den Bulte 2011: referred "
-                                     "customers 18% less likely to leave; Van den Bulte et al. 2018: only while the referrer stays",
+                                     "customers 18% less likely to leave; "
+                                     "Van den Bulte et al. 2018: only while the referrer stays",
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
             "margin_edge": Effect(0.25, 0.1, 0.35, source="Schmitt et al. 2011: margins about 25% higher at first, eroding",
                                   doc="basket x (1 + edge), fading"),

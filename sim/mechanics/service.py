@@ -194,7 +194,8 @@ class ServiceDesk(Mechanic):
             "abandoned": Effect(-0.8, -1.0, -0.5, lo=-1.0, hi=1.0, source="seed assumption",
                                 doc="score of a contact the customer gave up on"),
             "wait_tolerance_minutes": Effect(60.0, 30.0, 120.0, lo=0.1, hi=14400.0, source="Taylor 1994 direction "
-                                             "(size a seed assumption)", doc="the score falls by 1 per this much in-hours waiting"),
+                                             "(size a seed assumption)",
+                                             doc="the score falls by 1 per this much in-hours waiting"),
             "smoothing": Effect(0.7, 0.5, 0.9, hi=1.0, source="seed assumption: the last experience dominates",
                                 doc="weight of the latest contact in satisfaction (exponential smoothing)"),
             "memory_days": Effect(365.0, 180.0, 730.0, lo=1.0, hi=36500.0, source="seed assumption",
@@ -207,13 +208,16 @@ class ServiceDesk(Mechanic):
         "churn_effect_positive": Effect(0.5, 0.2, 1.0, hi=10.0, source="Mittal, Ross & Baldasare 1998; Bolton 1998: "
                                         "satisfaction protects less than dissatisfaction hurts (size a seed assumption)",
                                         doc="the same for s > 0"),
-        "baseline_staff": Int(0, lo=0, hi=100000, doc="agents the business pays for without the programme: the ledger books only staff beyond (or short of) them"),
+        "baseline_staff": Int(0, lo=0, hi=100000,
+                              doc="agents the business pays for without the programme: the ledger books only staff beyond "
+                                  "(or short of) them"),
     })
 
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         if cfg.close_hour <= cfg.open_hour:
-            raise ScenarioError(file, f"{path}.close_hour", f"got {cfg.close_hour:g}; allowed: later than open_hour ({cfg.open_hour:g})")
+            raise ScenarioError(file, f"{path}.close_hour",
+                                f"got {cfg.close_hour:g}; allowed: later than open_hour ({cfg.open_hour:g})")
         if cfg.contact_to_hour <= cfg.contact_from_hour:
             raise ScenarioError(file, f"{path}.contact_to_hour",
                                 f"got {cfg.contact_to_hour:g}; allowed: later than contact_from_hour ({cfg.contact_from_hour:g})")
@@ -257,7 +261,8 @@ class ServiceDesk(Mechanic):
         rows, uid, k = idx[hit], uid[hit], k[hit]
         cfg = self.config
         delay = np.floor(s["service.delay"].exponential(uid, k) * cfg.contact_delay_days).astype(np.int64)
-        minute = (cfg.contact_from_hour + s["service.time"].uniform(uid, k) * (cfg.contact_to_hour - cfg.contact_from_hour)) * 60.0
+        minute = (cfg.contact_from_hour
+                  + s["service.time"].uniform(uid, k) * (cfg.contact_to_hour - cfg.contact_from_hour)) * 60.0
         after_close = minute >= self.close_min
         delay += after_close  # raised after closing: first in line at the next opening
         minute = np.where(after_close | (minute < self.open_min), self.open_min, minute)
@@ -375,7 +380,8 @@ class ServiceDesk(Mechanic):
             "abandoned": abandoned,
             "carried_over": float(m["carried_over"].sum()),
             "abandoned_share": abandoned / (answered + abandoned) if answered + abandoned else float("nan"),
-            "service_level": float(m["answered_in_target"].sum()) / (answered + abandoned) if answered + abandoned else float("nan"),
+            "service_level": float(m["answered_in_target"].sum()) / (answered + abandoned)
+                             if answered + abandoned else float("nan"),
             "mean_wait_minutes": float(m["wait_minutes"].sum()) / answered if answered else float("nan"),
             "staff_cost": float(m["staff_cost"].sum()),
             "contacted_customers": float(contacted.size),

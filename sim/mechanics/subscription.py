@@ -89,7 +89,8 @@ class Subscription(Mechanic):
             "free_delivery": Bool(True, "members pay no delivery fee"),
             "discount": Prob(0.0, "share off every member order"),
             "earn_multiplier": Num(1.0, lo=0.0, doc="points earned x this while a member (needs points)"),
-            "early_access_value": NonNeg(0.0, "money value per term of early access and status to a customer of average status seeking (seed assumption)"),
+            "early_access_value": NonNeg(0.0, "money value per term of early access and status to a customer of average "
+                                              "status seeking (seed assumption)"),
             "perk_cost_per_month": NonNeg(0.0, "cost of other perks (early access, events) per member per month"),
         }),
         "join": Section(fields={
@@ -99,11 +100,13 @@ class Subscription(Mechanic):
                             doc="sd of the log perceived value: idiosyncratic taste"),
             "trial_hurdle": Effect(0.5, 0.3, 1.0, lo=0.01, hi=10.0, source="seed assumption",
                                    doc="with a free trial, the perceived value must beat this share of the fee"),
-            "rejoin_after_days": Int(180, lo=0, hi=3650, doc="a lapsed member considers again only after this many days (seed assumption)"),
+            "rejoin_after_days": Int(180, lo=0, hi=3650,
+                                     doc="a lapsed member considers again only after this many days (seed assumption)"),
         }),
         "renewal": Section(fields={
             "after_trial": Effect(0.73, 0.6, 0.85, hi=1.0, source="CIRP 2016 (Amazon Prime): 73% of free trials convert; "
-                                  "range: other retailers' paid programmes", doc="share of free-trial members who convert to paid"),
+                                  "range: other retailers' paid programmes",
+                                  doc="share of free-trial members who convert to paid"),
             "after_first_year": Effect(0.91, 0.8, 0.95, hi=1.0, source="CIRP 2016: 91% renew after the first paid year",
                                        doc="share renewing after the first paid year"),
             "after_later_years": Effect(0.96, 0.9, 0.98, hi=1.0, source="CIRP 2016: 96% after two or more years",
@@ -133,7 +136,8 @@ class Subscription(Mechanic):
             raise ScenarioError(file, f"{path}.benefits.free_delivery",
                                 "members would save nothing: set economics.delivery_fee > 0 (the fee customers normally pay)")
         if not b.free_delivery and b.discount == 0 and b.earn_multiplier == 1.0 and b.early_access_value == 0:
-            raise ScenarioError(file, f"{path}.benefits", "no benefit: set free_delivery, discount, earn_multiplier or early_access_value")
+            raise ScenarioError(file, f"{path}.benefits",
+                                "no benefit: set free_delivery, discount, earn_multiplier or early_access_value")
 
     def __init__(self, config, model):
         super().__init__(config, model)

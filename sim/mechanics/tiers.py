@@ -69,7 +69,8 @@ class Tiers(Mechanic):
         "enabled": Bool(True),
         "qualify_on": Choice(("spend", "orders", "points"), "spend", "what counts towards a tier"),
         "window": Choice(("rolling", "calendar"), "rolling",
-                         "rolling: the trailing window_months, evaluated monthly; calendar: the calendar year, evaluated on 31 December"),
+                         "rolling: the trailing window_months, evaluated monthly; "
+                         "calendar: the calendar year, evaluated on 31 December"),
         "window_months": Int(12, lo=1, hi=36, doc="rolling window length"),
         "levels": ListOf(item=LEVEL, min_len=2, doc="from the entry tier (threshold 0) up"),
         "downgrade": Choice(("none", "one_step", "reevaluate"), "one_step",
@@ -107,10 +108,12 @@ class Tiers(Mechanic):
     def validate(cls, cfg, scenario_cfg, path, file):
         th = [lv.threshold for lv in cfg.levels]
         if th[0] != 0:
-            raise ScenarioError(file, f"{path}.levels[0].threshold", f"got {th[0]:g}; allowed: 0 (the entry tier everyone starts in)")
+            raise ScenarioError(file, f"{path}.levels[0].threshold",
+                                f"got {th[0]:g}; allowed: 0 (the entry tier everyone starts in)")
         for i in range(1, len(th)):
             if th[i] <= th[i - 1]:
-                raise ScenarioError(file, f"{path}.levels[{i}].threshold", f"got {th[i]:g}; allowed: greater than the tier below ({th[i - 1]:g})")
+                raise ScenarioError(file, f"{path}.levels[{i}].threshold",
+                                    f"got {th[i]:g}; allowed: greater than the tier below ({th[i - 1]:g})")
         if cfg.qualify_on == "points" and scenario_cfg.programme.get("points") is None:
             raise ScenarioError(file, f"{path}.qualify_on", "'points' needs a points block in the programme")
         if any(lv.earn_multiplier != 1.0 for lv in cfg.levels) and scenario_cfg.programme.get("points") is None:

@@ -25,7 +25,8 @@ def check_comparable(scenarios):
         for key in SHARED:
             if other[key] != ref[key]:
                 raise ScenarioError(sc.file, key, f"differs from {first.file}; strategies are compared on the same "
-                                                  f"{key.replace('_', ' ')} (move the difference into the programme, or run them separately)")
+                                                  f"{key.replace('_', ' ')} (move the difference into the programme, "
+                                                  "or run them separately)")
         for key in SHARED_ECONOMICS:
             if other["economics"][key] != ref["economics"][key]:
                 raise ScenarioError(sc.file, f"economics.{key}", f"differs from {first.file}; the no-programme baseline "

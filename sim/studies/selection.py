@@ -198,14 +198,14 @@ def kn(k: int, sample=None, *, delta: float, alpha: float = 0.05, n0: int = 10, 
         keep = []
         for i in alive:
             ok = True
-            for l in alive:
-                if l == i:
+            for other in alive:
+                if other == i:
                     continue
-                w = max(0.0, delta / (2.0 * r) * (h2 * s2[i, l] / delta ** 2 - r))
-                if means[i] < means[l] - w:
+                w = max(0.0, delta / (2.0 * r) * (h2 * s2[i, other] / delta ** 2 - r))
+                if means[i] < means[other] - w:
                     ok = False
                     break
-                if s2[i, l] == 0.0 and means[i] == means[l] and l < i:  # identical on every replication: one stays
+                if s2[i, other] == 0.0 and means[i] == means[other] and other < i:  # identical on every replication: one stays
                     ok = False
                     break
             if ok:
