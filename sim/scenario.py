@@ -526,11 +526,13 @@ class Scenario:
 
 
 def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
-    """The parameters in force, each with its value, default, plausible range and source.
+    """The parameters in force, each with its value, default, plausible range, source and evidence grade.
 
     Behavioural parameters are those with an evidence range (``Effect`` in the
     schema); sections that are off (a mechanic not in the programme) are left out.
-    Rows: field, value, default, low, high, source, doc.
+    Rows: field, value, default, low, high, source, grade, doc; ``grade`` says how well the
+    default's size is known (sim.schema.GRADES: measured, direction or assumption; None for
+    a field that declares none).
     """
     from sim.schema import REQUIRED, leaves
     resolved = scenario.resolved()
@@ -555,7 +557,8 @@ def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
         default = getattr(spec, "default", None)
         rows.append({"field": path, "value": node, "default": None if default is REQUIRED else default,
                      "low": rng[0] if rng else None, "high": rng[1] if rng else None,
-                     "source": getattr(spec, "source", "") or "", "doc": spec.doc})
+                     "source": getattr(spec, "source", "") or "", "grade": getattr(spec, "grade", None),
+                     "doc": spec.doc})
     return rows
 
 
