@@ -81,12 +81,16 @@ class Referrals(Mechanic):
                                  source="Van den Bulte et al. 2018: referrer and referral share "
                                  "unobservables (homophily; size a seed assumption)",
                                  doc="friend's traits blended this far toward the referrer's"),
-            "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, grade="measured",
-                                     source="Schmitt, Skiera & Van den Bulte 2011: referred "
-                                     "customers 18% less likely to leave; Van den Bulte et al. 2018: only while the referrer stays",
+            "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, grade="direction",
+                                     source="Schmitt, Skiera & Van den Bulte 2011: referred customers have a higher "
+                                     "retention rate, and the gap persists (the size, 18% less likely to leave, a seed "
+                                     "assumption: the published abstract gives no churn figure); Van den Bulte et al. 2018: "
+                                     "only while the referrer stays",
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
-            "margin_edge": Effect(0.25, 0.1, 0.35, grade="measured",
-                                  source="Schmitt et al. 2011: margins about 25% higher at first, eroding",
+            "margin_edge": Effect(0.25, 0.1, 0.35, grade="direction",
+                                  source="Schmitt et al. 2011: higher contribution margins at first, eroding; referred "
+                                  "customers about 25% more profitable overall (the authors' 2013 summary), margin and "
+                                  "retention together, so the initial margin edge's size a seed assumption",
                                   doc="basket x (1 + edge), fading"),
             "margin_fade_days": Effect(365.0, 180.0, 900.0, lo=1.0, hi=36500.0,
                                        grade="direction",
