@@ -21,7 +21,9 @@ TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
 
 
 def beta_trait(a, b, doc):
-    return Section(doc=doc, fields={"a": Pos(a, "Beta shape a"), "b": Pos(b, "Beta shape b")})
+    """A trait's Beta(a, b): no published distribution sizes one, so both shapes are seed assumptions."""
+    return Section(doc=doc, fields={"a": Pos(a, "Beta shape a (seed assumption)", grade="assumption"),
+                                    "b": Pos(b, "Beta shape b (seed assumption)", grade="assumption")})
 
 
 # Baseline behaviour: the "buy till you die" family (DESIGN.md). Defaults are the
@@ -31,21 +33,22 @@ PURCHASE = Section(doc="purchase and dropout process", fields={
     "model": Choice(("bgnbd", "paretonbd"), "bgnbd",
                     "bgnbd: dropout after each repeat order with p ~ Beta(a, b); "
                     "paretonbd: exponential lifetime, mu ~ Gamma(s, beta)"),
-    "r": Pos(0.243, "purchase rate heterogeneity: lambda ~ Gamma(r, alpha) per time unit (CDNOW BG/NBD fit)"),
-    "alpha": Pos(4.414, "Gamma scale (rate) of lambda, in time units (CDNOW BG/NBD fit, weeks)"),
-    "a": Num(0.793, lo=0.0, lo_open=True, nullable=True, doc="BG/NBD dropout Beta a (CDNOW fit)"),
-    "b": Num(2.426, lo=0.0, lo_open=True, nullable=True, doc="BG/NBD dropout Beta b (CDNOW fit)"),
-    "s": Num(0.606, lo=0.0, lo_open=True, nullable=True, doc="Pareto/NBD lifetime Gamma shape s (CDNOW fit)"),
-    "beta": Num(11.669, lo=0.0, lo_open=True, nullable=True, doc="Pareto/NBD lifetime Gamma scale beta, time units (CDNOW fit)"),
+    "r": Pos(0.243, "purchase rate heterogeneity: lambda ~ Gamma(r, alpha) per time unit (CDNOW BG/NBD fit)", grade="measured"),
+    "alpha": Pos(4.414, "Gamma scale (rate) of lambda, in time units (CDNOW BG/NBD fit, weeks)", grade="measured"),
+    "a": Num(0.793, lo=0.0, lo_open=True, nullable=True, grade="measured", doc="BG/NBD dropout Beta a (CDNOW fit)"),
+    "b": Num(2.426, lo=0.0, lo_open=True, nullable=True, grade="measured", doc="BG/NBD dropout Beta b (CDNOW fit)"),
+    "s": Num(0.606, lo=0.0, lo_open=True, nullable=True, grade="measured", doc="Pareto/NBD lifetime Gamma shape s (CDNOW fit)"),
+    "beta": Num(11.669, lo=0.0, lo_open=True, nullable=True, grade="measured",
+                doc="Pareto/NBD lifetime Gamma scale beta, time units (CDNOW fit)"),
 })
 
 # Gamma-Gamma spend per order (Fader, Hardie & Lee 2005b; CDNOW fit p 6.25, q 3.74,
 # gamma 15.44 in dollars, i.e. mean order about $35). Scenarios rescale gamma to
 # their own currency and average check.
 SPEND = Section(doc="order value, Gamma-Gamma", fields={
-    "p": Pos(6.25, "shape of each order's value around the customer's mean (CDNOW fit)"),
-    "q": Num(3.74, lo=1.0, lo_open=True, doc="shape of customers' mean-spend heterogeneity, > 1 (CDNOW fit)"),
-    "gamma": Pos(15.44, "scale of mean-spend heterogeneity, in currency (CDNOW fit, dollars)"),
+    "p": Pos(6.25, "shape of each order's value around the customer's mean (CDNOW fit)", grade="measured"),
+    "q": Num(3.74, lo=1.0, lo_open=True, grade="measured", doc="shape of customers' mean-spend heterogeneity, > 1 (CDNOW fit)"),
+    "gamma": Pos(15.44, "scale of mean-spend heterogeneity, in currency (CDNOW fit, dollars)", grade="measured"),
 })
 
 # Further traits, one Beta per trait. They are seed assumptions (no published
@@ -54,7 +57,7 @@ TRAITS = Section(doc="customer traits in [0, 1]", fields={
     "price_sensitivity": beta_trait(2.0, 2.0, "weight on money value of rewards and discounts (assumption: mean 0.5)"),
     "status_seeking": beta_trait(2.0, 3.0, "weight on tier status (assumption: mean 0.4)"),
     "deal_proneness": beta_trait(1.5, 3.5, "tendency to wait for deals (assumption: mean 0.3; grows with promotions, "
-                                           "Mela, Gupta & Lehmann 1997)"),
+                                 "Mela, Gupta & Lehmann 1997)"),
     "service_sensitivity": beta_trait(2.0, 2.0, "how much service experience moves churn (assumption: mean 0.5)"),
     "advocacy": beta_trait(1.2, 4.8, "propensity to recommend (assumption: mean 0.2)"),
 })
@@ -108,20 +111,23 @@ METRICS = Section(doc="metric definitions", fields={
 _STRENGTH = ("calibration knob: 1 keeps the evidence-sized defaults; the range runs from no response to twice "
              "them (the optimistic end); calibrate --response stays inside it")
 RESPONSE = Section(doc="response strengths per channel, and the value curve every effect follows", fields={
-    "intensity": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+    "intensity": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), grade="assumption", source=_STRENGTH,
                      doc="scales every effect on purchase frequency (1: the documented defaults)"),
-    "basket": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH, doc="scales every effect on basket size"),
-    "dropout": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+    "basket": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), grade="assumption",
+                  source=_STRENGTH, doc="scales every effect on basket size"),
+    "dropout": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), grade="assumption", source=_STRENGTH,
                    doc="scales every effect on the dropout hazard"),
-    "referrals": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+    "referrals": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), grade="assumption", source=_STRENGTH,
                      doc="scales the referral rate of a referral programme"),
-    "campaigns": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), source=_STRENGTH,
+    "campaigns": Num(1.0, lo=0.0, hi=20.0, range=(0.0, 2.0), grade="assumption", source=_STRENGTH,
                      doc="scales the response to campaign messages (orders and win-backs)"),
     "value_half": Effect(0.10, 0.03, 0.3, lo=0.001, hi=10.0,
+                         grade="assumption",
                          source="seed assumption: responses saturate as rewards grow (Leenheer et al. 2002/2007: high "
                                 "discounts do not buy a higher share of wallet); no published dose-response curve",
                          doc="perceived value (reward per unit of spend) at which a response is half its maximum"),
     "delay_half_days": Effect(90.0, 30.0, 365.0, lo=1.0, hi=36500.0,
+                              grade="direction",
                               source="hyperbolic discounting of delayed rewards (Keh & Lee 2006: immediate rewards "
                                      "preferred; Frederick, Loewenstein & O'Donoghue 2002); size a seed assumption",
                               doc="a reward this many days away is worth half the same reward now"),
@@ -524,11 +530,13 @@ class Scenario:
 
 
 def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
-    """The parameters in force, each with its value, default, plausible range and source.
+    """The parameters in force, each with its value, default, plausible range, source and evidence grade.
 
     Behavioural parameters are those with an evidence range (``Effect`` in the
     schema); sections that are off (a mechanic not in the programme) are left out.
-    Rows: field, value, default, low, high, source, doc.
+    Rows: field, value, default, low, high, source, grade, doc; ``grade`` says how well the
+    default's size is known (sim.schema.GRADES: measured, direction or assumption; None for
+    a field that declares none).
     """
     from sim.schema import REQUIRED, leaves
     resolved = scenario.resolved()
@@ -553,7 +561,8 @@ def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
         default = getattr(spec, "default", None)
         rows.append({"field": path, "value": node, "default": None if default is REQUIRED else default,
                      "low": rng[0] if rng else None, "high": rng[1] if rng else None,
-                     "source": getattr(spec, "source", "") or "", "doc": spec.doc})
+                     "source": getattr(spec, "source", "") or "", "grade": getattr(spec, "grade", None),
+                     "doc": spec.doc})
     return rows
 
 

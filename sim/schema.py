@@ -128,6 +128,24 @@ def _show(value):
     return ".inf (infinity)" if value > 0 else "-.inf (minus infinity)"
 
 
+# How well a behavioural default's SIZE is known. Every field with an evidence range says
+# which (the uncertainty analysis draws it; validate --explain and the reports show it).
+GRADES = {
+    "measured": "a study measured this size: the source names the study and the figure",
+    "direction": "a study shows the sign of the effect; its size is an assumption",
+    "assumption": "no study sizes it: a seed assumption",
+}
+
+
+def check_grade(grade, range_, what=""):
+    """Refuse (at import time: the schema is built when its module loads) a grade that is not one of
+    GRADES, and a field with an evidence range that says nothing about how well its size is known."""
+    if grade is not None and grade not in GRADES:
+        raise ValueError(f"grade {grade!r} is not one of {', '.join(GRADES)} ({what})")
+    if range_ is not None and grade is None:
+        raise ValueError(f"a field with an evidence range needs grade= one of {', '.join(GRADES)} ({what})")
+
+
 @dataclass
 class Num(Spec):
     default: Any = REQUIRED
@@ -139,6 +157,10 @@ class Num(Spec):
     nullable: bool = False
     range: tuple | None = None  # plausible low and high: the evidence range, and the prior of the uncertainty analysis
     source: str = ""            # where the default comes from
+    grade: str | None = None    # how well the default's size is known: one of GRADES (required with a range)
+
+    def __post_init__(self):
+        check_grade(self.grade, self.range, f"the field documented as {self.doc!r}, source {self.source!r}")
 
     def allowed(self):
         kind = "a whole number" if self.integer else "a number"
@@ -199,36 +221,37 @@ class Num(Spec):
         return value
 
 
-def Int(default=REQUIRED, lo=None, hi=None, doc="", nullable=False):
-    return Num(default, doc, lo=lo, hi=hi, integer=True, nullable=nullable)
+def Int(default=REQUIRED, lo=None, hi=None, doc="", nullable=False, grade=None):
+    return Num(default, doc, lo=lo, hi=hi, integer=True, nullable=nullable, grade=grade)
 
 
 EFFECT_CEILING = 10.0  # an effect size may go up to this many times the top of its evidence range
 
 
-def Effect(default, low, high, source, doc="", lo=0.0, hi=None):
+def Effect(default, low, high, source, doc="", lo=0.0, hi=None, *, grade=None):
     """A behavioural effect size: its default, the plausible range the evidence allows
-    (``low``..``high``, which the uncertainty analysis draws from) and the source of both.
+    (``low``..``high``, which the uncertainty analysis draws from), the source of both and
+    ``grade``, how well the size is known (one of GRADES; required).
     Without an explicit ``hi`` it may not exceed EFFECT_CEILING x ``high`` (at least 1): far
     outside the evidence, and a bound that keeps purchase rates (and run times) finite."""
     if not (low <= default <= high):
         raise ValueError(f"default {default} outside its range {low}..{high}")
     if hi is None:
         hi = max(EFFECT_CEILING * float(high), 1.0)
-    return Num(default, doc, lo=lo, hi=hi, range=(float(low), float(high)), source=source)
+    return Num(default, doc, lo=lo, hi=hi, range=(float(low), float(high)), source=source, grade=grade)
 
 
-def Prob(default=REQUIRED, doc=""):
-    return Num(default, doc, lo=0.0, hi=1.0)
+def Prob(default=REQUIRED, doc="", grade=None):
+    return Num(default, doc, lo=0.0, hi=1.0, grade=grade)
 
 
-def Pos(default=REQUIRED, doc=""):
+def Pos(default=REQUIRED, doc="", grade=None):
     """A strictly positive number."""
-    return Num(default, doc, lo=0.0, lo_open=True)
+    return Num(default, doc, lo=0.0, lo_open=True, grade=grade)
 
 
-def NonNeg(default=REQUIRED, doc="", hi=None):
-    return Num(default, doc, lo=0.0, hi=hi)
+def NonNeg(default=REQUIRED, doc="", hi=None, grade=None):
+    return Num(default, doc, lo=0.0, hi=hi, grade=grade)
 
 
 @dataclass

@@ -106,9 +106,10 @@ CHAIN = Section(doc="an automated chain of messages", fields={
                     doc="chance a message makes the average customer buy today; null: the trigger's default "
                         "(Klaviyo 2024 flow benchmarks, seeds)"),
     "response_half_life_days": Effect(180.0, 90.0, 365.0, lo=1.0, hi=1e12,
+                                      grade="direction",
                                       source="Thomas, Blattberg & Fox 2004 direction (the half-life a seed assumption)",
                                       doc="win_back: response halves per this many days of gap beyond delay_days"),
-    "browse_per_order": Effect(2.3, 1.5, 3.0, hi=100.0, source="Baymard Institute: ~70% of carts abandoned "
+    "browse_per_order": Effect(2.3, 1.5, 3.0, hi=100.0, grade="measured", source="Baymard Institute: ~70% of carts abandoned "
                                "(0.7 / 0.3 = 2.3 per completed order); range across their studies",
                                doc="reminder: sessions without a purchase per completed order"),
     "contact_cost": NonNeg(0.02, "cost per message sent (e-mail/push platform; seed)"),
@@ -143,22 +144,28 @@ class Campaigns(Mechanic):
         "frequency_cap": Int(4, lo=1, hi=60, nullable=True,
                              doc="most messages per customer per cap window across all chains; null: no cap"),
         "cap_window_days": Int(30, lo=1, hi=365, doc="the frequency cap's window"),
-        "offer_elasticity": Effect(1.75, 1.0, 2.5, source="as discounts.behaviour.elasticity: Bijmolt, van Heerde & "
-                                   "Pieters 2005, less brand switching", doc="response x (1 + e x 0.1 x f(depth x deal weight))"),
+        "offer_elasticity": Effect(1.75, 1.0, 2.5, grade="measured",
+                                   source="as discounts.behaviour.elasticity: Bijmolt, van Heerde & Pieters 2005, mean price "
+                                   "elasticity -2.62, less the brand-switching third",
+                                   doc="response x (1 + e x 0.1 x f(depth x deal weight))"),
         "fatigue": Section(fields={
-            "free_messages": Effect(4.0, 2.0, 8.0, hi=1000.0, source="Mapp Digital 2016: 40% of consumers prefer weekly "
-                                    "marketing e-mail",
+            "free_messages": Effect(4.0, 2.0, 8.0, hi=1000.0, grade="direction",
+                                    source="Mapp Digital 2016: 40% of consumers prefer weekly marketing e-mail (a stated "
+                                    "preference: the threshold's size a seed assumption)",
                                     doc="contact pressure (messages within about memory_days) before fatigue"),
-            "memory_days": Effect(30.0, 14.0, 60.0, lo=1.0, hi=3650.0, source="seed assumption (about a month)",
+            "memory_days": Effect(30.0, 14.0, 60.0, lo=1.0, hi=3650.0, grade="assumption",
+                                  source="seed assumption (about a month)",
                                   doc="contact pressure fades with this time constant, days"),
-            "response": Effect(0.25, 0.1, 0.5, hi=100.0, source="seed assumption",
+            "response": Effect(0.25, 0.1, 0.5, hi=100.0, grade="assumption", source="seed assumption",
                                doc="response x 1/(1 + k x messages above free)"),
-            "unsubscribe_rate": Effect(0.0026, 0.001, 0.005, hi=1.0, source="Mailchimp e-mail benchmarks: 0.26% per "
+            "unsubscribe_rate": Effect(0.0026, 0.001, 0.005, hi=1.0, grade="measured",
+                                       source="Mailchimp e-mail benchmarks: 0.26% per "
                                        "message; range across industries", doc="chance a message makes the customer unsubscribe"),
-            "unsubscribe": Effect(0.5, 0.2, 1.0, hi=100.0, source="MarketingSherpa 2016 direction: a quarter of "
+            "unsubscribe": Effect(0.5, 0.2, 1.0, hi=100.0, grade="direction",
+                                  source="MarketingSherpa 2016 direction: a quarter of "
                                   "unsubscribers leave because of too many e-mails (size a seed assumption)",
                                   doc="unsubscribe risk x (1 + k x messages above free)"),
-            "dropout": Effect(0.02, 0.0, 0.05, hi=10.0, source="seed assumption (slight)",
+            "dropout": Effect(0.02, 0.0, 0.05, hi=10.0, grade="assumption", source="seed assumption (slight)",
                               doc="dropout hazard x (1 + k x messages above free) while the pressure lasts"),
         }),
     })

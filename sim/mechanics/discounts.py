@@ -125,26 +125,31 @@ class Discounts(Mechanic):
         "budget_per_month": Num(None, lo=0.0, nullable=True,
                                 doc="most money given away in discounts a month; then discounting stops until the next month"),
         "behaviour": Section(fields={
-            "elasticity": Effect(1.75, 1.0, 2.5, source="Bijmolt, van Heerde & Pieters 2005: mean price elasticity -2.62, "
+            "elasticity": Effect(1.75, 1.0, 2.5, grade="measured",
+                                 source="Bijmolt, van Heerde & Pieters 2005: mean price elasticity -2.62, "
                                  "less the brand-switching third (van Heerde, Gupta & Wittink 2003); "
                                  "range: the meta-analysis' spread",
                                  doc="intensity gain per unit of depth at a 10% deal (saturating for deeper ones)"),
-            "basket_elasticity": Effect(0.5, 0.0, 1.0,
+            "basket_elasticity": Effect(0.5, 0.0, 1.0, grade="direction",
                                         source="Bell, Chiang & Padmanabhan 1999 direction (size a seed assumption)",
                                         doc="basket gain per unit of depth at a 10% deal"),
-            "pull_forward": Effect(1 / 3, 0.1, 0.5, hi=1.0, source="van Heerde, Gupta & Wittink 2003; van Heerde, Leeflang & "
+            "pull_forward": Effect(1 / 3, 0.1, 0.5, hi=1.0, grade="measured",
+                                   source="van Heerde, Gupta & Wittink 2003; van Heerde, Leeflang & "
                                    "Wittink 2000: about a third of a promotion bump is borrowed from later weeks",
                                    doc="share of the extra orders given back after a promotion"),
-            "dip_days": Int(28, lo=1, hi=365, doc="length of the post-promotion dip (seed assumption)"),
-            "max_dip": Effect(0.8, 0.5, 0.95, hi=1.0, source="seed assumption (bounds the post-promotion dip of "
+            "dip_days": Int(28, lo=1, hi=365, grade="assumption", doc="length of the post-promotion dip (seed assumption)"),
+            "max_dip": Effect(0.8, 0.5, 0.95, hi=1.0, grade="assumption",
+                              source="seed assumption (bounds the post-promotion dip of "
                               "van Heerde et al. 2000 for very deep, long deals)",
                               doc="deepest post-promotion dip in intensity"),
-            "conditioning": Effect(0.48, 0.2, 0.7, hi=1.0, source="Elberg et al. 2019: +22.4% promotion buying after ~30% vs "
+            "conditioning": Effect(0.48, 0.2, 0.7, hi=1.0, grade="measured",
+                                   source="Elberg et al. 2019: +22.4% promotion buying after ~30% vs "
                                    "~10% discounts; 0.48 reproduces it; Mela, Gupta & Lehmann 1997",
                                    doc="deal proneness gain per discount: dp += k x depth x (1 - dp)"),
-            "conditioning_half_life_days": Int(365, lo=1, hi=36500, nullable=True,
+            "conditioning_half_life_days": Int(365, lo=1, hi=36500, nullable=True, grade="assumption",
                                                doc="the gain halves in this many days; null: never fades (seed assumption)"),
-            "waiting": Effect(0.5, 0.0, 1.0, source="Mela, Jedidi & Bowman 1998 direction (size a seed assumption)",
+            "waiting": Effect(0.5, 0.0, 1.0, grade="direction",
+                              source="Mela, Jedidi & Bowman 1998 direction (size a seed assumption)",
                               doc="full-price intensity x 1/(1 + waiting x gain / mean dp): lie in wait for deals"),
         }),
     })

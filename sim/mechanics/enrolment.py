@@ -45,17 +45,21 @@ class Enrolment(Mechanic):
     LEDGER: dict = {}  # it books nothing itself
     SCHEMA = Section(doc="who joins the programme: points and tiers act on members only", fields={
         "share": Effect(0.5, 0.2, 0.8, hi=1.0,
+                        grade="measured",
                         source="Cigliano et al. 2000 (McKinsey Quarterly): 53% of grocery and 21% of casual-apparel "
                                "customers enrolled",
                         doc="share of customers who eventually join"),
         "months_to_half": Effect(3.0, 1.0, 12.0, hi=120.0,
+                                 grade="assumption",
                                  source="seed assumption (no published ramp; Zidda & Demoulin 2009: loyal shoppers adopt "
                                         "a card sooner)",
                                  doc="months after launch (or arrival) by which half of those who will join have joined; "
                                      "0: at their first order"),
         "selection": Effect(0.6, 0.3, 0.9, hi=1.0,
+                            grade="direction",
                             source="Leenheer et al. 2007: the member vs non-member gap is about 7x the causal effect, "
-                                   "because heavier buyers join; Meyer-Waarden & Benavent 2009",
+                            "because heavier buyers join; Meyer-Waarden & Benavent 2009 (the correlation's size a "
+                            "seed assumption)",
                             doc="correlation of the propensity to join with the customer's own expected spend"),
     })
 

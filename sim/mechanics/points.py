@@ -88,7 +88,8 @@ class Points(Mechanic):
                            "choice: customers decide"),
             "threshold": Pos(500.0, "points per reward (500 points = 500 off, as many shops run it)"),
             "max_rewards_per_order": Int(1, lo=1, hi=1000, doc="rewards one order can take"),
-            "choice_probability": Effect(0.6, 0.3, 0.9, hi=1.0, source="seed assumption (Stourm, Bradlow & Fader 2015: "
+            "choice_probability": Effect(0.6, 0.3, 0.9, hi=1.0, grade="assumption",
+                                         source="seed assumption (Stourm, Bradlow & Fader 2015: "
                                          "customers stockpile points for psychological reasons)",
                                          doc="choice mode: chance a customer with enough points redeems at an order"),
         }),
@@ -103,29 +104,40 @@ class Points(Mechanic):
             "per_order": Num(None, lo=0.0, nullable=True, doc="most points one order earns"),
             "per_month": Num(None, lo=0.0, nullable=True, doc="most points a customer earns in a month"),
         }),
-        "expected_breakage": Effect(1 / 3, 0.2, 0.45, hi=1.0, source="Colloquy 2011: about a third of points issued "
-                                    "are never redeemed; range: programme designs vary",
+        "expected_breakage": Effect(1 / 3, 0.2, 0.45, hi=1.0, grade="measured",
+                                    source="Colloquy 2011: at least a third of the value of points issued ($16bn of $48bn "
+                                    "a year) is never redeemed; range: programme designs vary",
                                     doc="share of points never redeemed, for the points' stand-alone selling price "
                                         "under IFRS 15"),
         "behaviour": Section(doc="sizes at the reference value (a 10% reward received at once); each scales with f(v)", fields={
-            "goal_gradient": Effect(0.8, 0.5, 1.2, source="Kivetz, Urminsky & Zheng 2006: ~20% shorter intervals from the "
+            "goal_gradient": Effect(0.8, 0.5, 1.2, grade="measured",
+                                    source="Kivetz, Urminsky & Zheng 2006: ~20% shorter intervals from the "
                                     "first to the last stamp of a coffee card; this size reproduces it on "
                                     "scenarios/coffee_stamp_card.yaml; range: their estimate's uncertainty and card designs",
                                     doc="intensity gain at a full card, x f(v)"),
-            "goal_gradient_shape": Effect(1.0, 0.7, 1.5, lo=0.05, hi=10.0, source="Kivetz, Urminsky & Zheng 2006 fit "
-                                          "purchase speed as a steady (about linear) rise with progress; range a seed "
-                                          "assumption", doc="curvature of the gradient in progress (1: linear)"),
-            "post_reward_dip": Effect(0.15, 0.0, 0.3, hi=1.0, source="Kivetz et al. 2006: post-reward resetting (size a seed "
+            "goal_gradient_shape": Effect(1.0, 0.7, 1.5, lo=0.05, hi=10.0, grade="direction",
+                                          source="Kivetz, Urminsky & Zheng 2006 fit purchase speed as a steady (about "
+                                          "linear) rise with progress; the curvature and its range a seed assumption",
+                                          doc="curvature of the gradient in progress (1: linear)"),
+            "post_reward_dip": Effect(0.15, 0.0, 0.3, hi=1.0, grade="direction",
+                                      source="Kivetz et al. 2006: post-reward resetting (size a seed "
                                       "assumption)", doc="intensity dip right after a reward, x f(v)"),
-            "post_reward_dropout": Effect(0.25, 0.0, 0.5, source="Kivetz et al. 2006: defection risk peaks after a reward "
+            "post_reward_dropout": Effect(0.25, 0.0, 0.5, grade="direction",
+                                          source="Kivetz et al. 2006: defection risk peaks after a reward "
                                           "(size a seed assumption)", doc="extra dropout hazard right after a reward, x f(v)"),
-            "post_reward_days": Int(21, lo=0, hi=365, doc="how long the post-reward reset lasts (seed assumption)"),
-            "rewarded_behaviour": Effect(0.06, 0.0, 0.12, source="Taylor & Neslin 2005: sales stay higher after the reward; "
-                                         "Dorotic et al. 2014", doc="lasting intensity gain after a first reward, x f(v)"),
-            "basket_gain": Effect(0.04, 0.0, 0.08, source="Taylor & Neslin 2005: points pressure raises spending; "
-                                  "Zhang & Breugelmans 2012: ~4% higher revenue", doc="members' basket growth, x f(v)"),
-            "switching_cost": Effect(0.6, 0.0, 1.2, source="Bolton, Kannan & Bramlett 2000 (direction); Gopalakrishnan et "
-                                     "al. 2021: most of a programme's value is lower attrition (size calibrated to a few "
+            "post_reward_days": Int(21, lo=0, hi=365, grade="assumption",
+                                    doc="how long the post-reward reset lasts (seed assumption)"),
+            "rewarded_behaviour": Effect(0.06, 0.0, 0.12, grade="direction",
+                                         source="Taylor & Neslin 2005: sales stay higher after the reward; Dorotic et al. "
+                                         "2014 (size a seed assumption)",
+                                         doc="lasting intensity gain after a first reward, x f(v)"),
+            "basket_gain": Effect(0.04, 0.0, 0.08, grade="direction",
+                                  source="Taylor & Neslin 2005: points pressure raises spending; Zhang & Breugelmans 2012: "
+                                  "~4% higher revenue (orders and baskets together: the basket's own size a seed "
+                                  "assumption)", doc="members' basket growth, x f(v)"),
+            "switching_cost": Effect(0.6, 0.0, 1.2, grade="direction",
+                                     source="Bolton, Kannan & Bramlett 2000 (direction); Gopalakrishnan et al. 2021: most of "
+                                     "a programme's value is lower attrition (size a seed assumption, set for a few "
                                      "percent lift at a 1% programme)",
                                      doc="dropout x 1/(1 + k f(v) held), held = balance in rewards' worth (up to 2)"),
         }),

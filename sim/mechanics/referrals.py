@@ -69,27 +69,37 @@ class Referrals(Mechanic):
         "enabled": Bool(True),
         "referrer_bonus": NonNeg(50.0, "paid to the referrer when the friend places a first order, currency"),
         "friend_discount": NonNeg(50.0, "money off the friend's first order, currency"),
-        "rate_per_order": Effect(0.02, 0.005, 0.04, hi=1.0, source="seed assumption (no published dose-response of referral "
+        "rate_per_order": Effect(0.02, 0.005, 0.04, hi=1.0, grade="assumption",
+                                 source="seed assumption (no published dose-response of referral "
                                  "incentives; Ryu & Feick 2007: rewards raise referral likelihood)",
                                  doc="chance an order brings a friend, for average advocacy, neutral satisfaction and "
                                      "incentives worth 10% of an order"),
         "max_per_customer": Int(None, lo=1, hi=100000, nullable=True,
                                 doc="most referrals one customer can make (a cap on bonuses)"),
-        "abuse_rate": Effect(0.03, 0.0, 0.1, hi=1.0, source="seed assumption (Schmitt et al. 2011 note opportunistic referrers)",
+        "abuse_rate": Effect(0.03, 0.0, 0.1, hi=1.0, grade="assumption",
+                             source="seed assumption (Schmitt et al. 2011 note opportunistic referrers)",
                              doc="share of referrals that are self-referrals: paid, but a fake customer who never buys again"),
         "behaviour": Section(fields={
-            "satisfaction_effect": Effect(1.0, 0.0, 2.0, source="Reichheld 2003 direction (size a seed assumption)",
+            "satisfaction_effect": Effect(1.0, 0.0, 2.0, grade="direction",
+                                          source="Reichheld 2003 direction (size a seed assumption)",
                                           doc="referral rate x exp(k x satisfaction): promoters refer, detractors do not"),
-            "similarity": Effect(0.5, 0.2, 0.8, hi=1.0, source="Van den Bulte et al. 2018: referrer and referral share "
+            "similarity": Effect(0.5, 0.2, 0.8, hi=1.0, grade="direction",
+                                 source="Van den Bulte et al. 2018: referrer and referral share "
                                  "unobservables (homophily; size a seed assumption)",
                                  doc="friend's traits blended this far toward the referrer's"),
-            "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, source="Schmitt, Skiera & Van den Bulte 2011: referred "
-                                     "customers 18% less likely to leave; "
-                                     "Van den Bulte et al. 2018: only while the referrer stays",
+            "retention_edge": Effect(0.18, 0.1, 0.25, hi=1.0, grade="direction",
+                                     source="Schmitt, Skiera & Van den Bulte 2011: referred customers have a higher "
+                                     "retention rate, and the gap persists (the size, 18% less likely to leave, a seed "
+                                     "assumption: the published abstract gives no churn figure); Van den Bulte et al. 2018: "
+                                     "only while the referrer stays",
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
-            "margin_edge": Effect(0.25, 0.1, 0.35, source="Schmitt et al. 2011: margins about 25% higher at first, eroding",
+            "margin_edge": Effect(0.25, 0.1, 0.35, grade="direction",
+                                  source="Schmitt et al. 2011: higher contribution margins at first, eroding; referred "
+                                  "customers about 25% more profitable overall (the authors' 2013 summary), margin and "
+                                  "retention together, so the initial margin edge's size a seed assumption",
                                   doc="basket x (1 + edge), fading"),
             "margin_fade_days": Effect(365.0, 180.0, 900.0, lo=1.0, hi=36500.0,
+                                       grade="direction",
                                        source="Schmitt et al. 2011: the margin edge erodes over their 33 months (the "
                                               "e-folding time a seed assumption)",
                                        doc="e-folding time of the margin edge, days"),

@@ -161,51 +161,63 @@ class ServiceDesk(Mechanic):
     }
     SCHEMA = Section(optional=True, doc="customer service desk (simpy queue per day)", fields={
         "enabled": Bool(True),
-        "contacts_per_order": Effect(0.15, 0.10, 0.25, hi=1.0, source="seed assumption: e-commerce contact rates run about "
+        "contacts_per_order": Effect(0.15, 0.10, 0.25, hi=1.0, grade="assumption",
+                                     source="seed assumption: e-commerce contact rates run about "
                                      "10-25% of orders", doc="support contacts per order: problems, returns, questions"),
-        "contact_delay_days": Effect(2.0, 1.0, 5.0, hi=365.0, source="seed assumption",
+        "contact_delay_days": Effect(2.0, 1.0, 5.0, hi=365.0, grade="assumption", source="seed assumption",
                                      doc="mean days from the order to the contact, exponential"),
-        "contact_from_hour": Num(7.0, lo=0.0, hi=24.0, doc="customers get in touch from this hour ... (seed assumption)"),
-        "contact_to_hour": Num(23.0, lo=0.0, hi=24.0, doc="... to this hour, uniformly (seed assumption)"),
+        "contact_from_hour": Num(7.0, lo=0.0, hi=24.0, grade="assumption",
+                                 doc="customers get in touch from this hour ... (seed assumption)"),
+        "contact_to_hour": Num(23.0, lo=0.0, hi=24.0, grade="assumption", doc="... to this hour, uniformly (seed assumption)"),
         "staff": Int(2, lo=1, hi=1000, doc="agents on duty while the desk is open"),
         "open_hour": Num(8.0, lo=0.0, hi=24.0, doc="desk opens (hour of day)"),
         "close_hour": Num(20.0, lo=0.0, hi=24.0, doc="desk closes; contacts still queued carry over to the next opening"),
         "handling": Section(fields={
             "distribution": Choice(("lognormal", "exponential"), "lognormal", "handling-time distribution"),
-            "mean_minutes": Effect(10.0, 6.0, 12.0, lo=0.1, hi=1440.0, source="seed assumption: contact-centre handle "
+            "mean_minutes": Effect(10.0, 6.0, 12.0, lo=0.1, hi=1440.0, grade="assumption",
+                                   source="seed assumption: contact-centre handle "
                                    "times are typically 6-12 minutes", doc="mean handling time"),
-            "sd_minutes": Effect(8.0, 4.0, 12.0, lo=0.1, hi=1440.0, source="seed assumption: handle times are "
+            "sd_minutes": Effect(8.0, 4.0, 12.0, lo=0.1, hi=1440.0, grade="assumption",
+                                 source="seed assumption: handle times are "
                                  "right-skewed, CV about 0.8", doc="sd of the handling time, lognormal only"),
         }),
-        "patience_minutes": Num(60.0, lo=0.0, lo_open=True, nullable=True, range=(30.0, 120.0),
+        "patience_minutes": Num(60.0, lo=0.0, lo_open=True, nullable=True, range=(30.0, 120.0), grade="assumption",
                                 source="Garnett, Mandelbaum & Reiman 2002 (Erlang-A: exponential patience); 60 a seed "
                                        "assumption",
                                 doc="mean in-hours wait before a customer gives up; null: nobody abandons"),
         "target_wait_minutes": Pos(20.0, "service level: share answered within this wait (the 80/20 convention)"),
-        "first_contact_resolution": Effect(0.75, 0.65, 0.85, hi=1.0, source="industry benchmarks: about 70-75% resolved "
-                                           "at first contact", doc="share of answered contacts resolved at once"),
+        "first_contact_resolution": Effect(0.75, 0.65, 0.85, hi=1.0, grade="measured",
+                                           source="SQM Group call-centre benchmarks: 70% resolved at first contact on "
+                                           "average (61-78% by industry, retail 78%)",
+                                           doc="share of answered contacts resolved at once"),
         "staff_cost_per_day": NonNeg(200.0, "cost of one agent for one day, currency"),
         "experience": Section(fields={
-            "resolved": Effect(0.4, 0.2, 0.6, lo=-1.0, hi=1.0, source="seed assumption: with unresolved, set so a desk at "
+            "resolved": Effect(0.4, 0.2, 0.6, lo=-1.0, hi=1.0, grade="assumption",
+                               source="seed assumption: with unresolved, set so a desk at "
                                "80/20 and 75% resolution is about churn-neutral",
                                doc="score of a contact resolved at once, before waiting"),
-            "unresolved": Effect(-0.3, -0.5, -0.1, lo=-1.0, hi=1.0, source="Dixon, Freeman & Toman 2010 direction (size "
+            "unresolved": Effect(-0.3, -0.5, -0.1, lo=-1.0, hi=1.0, grade="direction",
+                                 source="Dixon, Freeman & Toman 2010 direction (size "
                                  "a seed assumption)", doc="score of an answered but unresolved contact"),
-            "abandoned": Effect(-0.8, -1.0, -0.5, lo=-1.0, hi=1.0, source="seed assumption",
+            "abandoned": Effect(-0.8, -1.0, -0.5, lo=-1.0, hi=1.0, grade="assumption", source="seed assumption",
                                 doc="score of a contact the customer gave up on"),
-            "wait_tolerance_minutes": Effect(60.0, 30.0, 120.0, lo=0.1, hi=14400.0, source="Taylor 1994 direction "
+            "wait_tolerance_minutes": Effect(60.0, 30.0, 120.0, lo=0.1, hi=14400.0, grade="direction",
+                                             source="Taylor 1994 direction "
                                              "(size a seed assumption)",
                                              doc="the score falls by 1 per this much in-hours waiting"),
-            "smoothing": Effect(0.7, 0.5, 0.9, hi=1.0, source="seed assumption: the last experience dominates",
+            "smoothing": Effect(0.7, 0.5, 0.9, hi=1.0, grade="assumption",
+                                source="seed assumption: the last experience dominates",
                                 doc="weight of the latest contact in satisfaction (exponential smoothing)"),
-            "memory_days": Effect(365.0, 180.0, 730.0, lo=1.0, hi=36500.0, source="seed assumption",
+            "memory_days": Effect(365.0, 180.0, 730.0, lo=1.0, hi=36500.0, grade="assumption", source="seed assumption",
                                   doc="satisfaction fades back to neutral with this e-folding time"),
         }),
-        "churn_effect_negative": Effect(1.2, 0.6, 2.0, hi=10.0, source="TARP complaint studies: unresolved problems "
+        "churn_effect_negative": Effect(1.2, 0.6, 2.0, hi=10.0, grade="direction",
+                                        source="TARP complaint studies (1979, 1986): unresolved problems "
                                         "halve repurchase (size a seed assumption)",
                                         doc="dropout x exp(-k s w) for s < 0: one abandoned contact (s = -0.56) about "
                                             "doubles an average customer's hazard"),
-        "churn_effect_positive": Effect(0.5, 0.2, 1.0, hi=10.0, source="Mittal, Ross & Baldasare 1998; Bolton 1998: "
+        "churn_effect_positive": Effect(0.5, 0.2, 1.0, hi=10.0, grade="direction",
+                                        source="Mittal, Ross & Baldasare 1998; Bolton 1998: "
                                         "satisfaction protects less than dissatisfaction hurts (size a seed assumption)",
                                         doc="the same for s > 0"),
         "baseline_staff": Int(0, lo=0, hi=100000,

@@ -94,35 +94,43 @@ class Subscription(Mechanic):
             "perk_cost_per_month": NonNeg(0.0, "cost of other perks (early access, events) per member per month"),
         }),
         "join": Section(fields={
-            "awareness_per_month": Effect(0.25, 0.1, 0.5, hi=1.0, source="seed assumption",
+            "awareness_per_month": Effect(0.25, 0.1, 0.5, hi=1.0, grade="assumption", source="seed assumption",
                                           doc="share of non-members who consider the offer in a month, at checkout"),
-            "noise": Effect(0.6, 0.3, 1.0, hi=10.0, source="seed assumption",
+            "noise": Effect(0.6, 0.3, 1.0, hi=10.0, grade="assumption", source="seed assumption",
                             doc="sd of the log perceived value: idiosyncratic taste"),
-            "trial_hurdle": Effect(0.5, 0.3, 1.0, lo=0.01, hi=10.0, source="seed assumption",
+            "trial_hurdle": Effect(0.5, 0.3, 1.0, lo=0.01, hi=10.0, grade="assumption", source="seed assumption",
                                    doc="with a free trial, the perceived value must beat this share of the fee"),
-            "rejoin_after_days": Int(180, lo=0, hi=3650,
+            "rejoin_after_days": Int(180, lo=0, hi=3650, grade="assumption",
                                      doc="a lapsed member considers again only after this many days (seed assumption)"),
         }),
         "renewal": Section(fields={
-            "after_trial": Effect(0.73, 0.6, 0.85, hi=1.0, source="CIRP 2016 (Amazon Prime): 73% of free trials convert; "
+            "after_trial": Effect(0.73, 0.6, 0.85, hi=1.0, grade="measured",
+                                  source="CIRP 2016 (Amazon Prime): 73% of free trials convert; "
                                   "range: other retailers' paid programmes",
                                   doc="share of free-trial members who convert to paid"),
-            "after_first_year": Effect(0.91, 0.8, 0.95, hi=1.0, source="CIRP 2016: 91% renew after the first paid year",
+            "after_first_year": Effect(0.91, 0.8, 0.95, hi=1.0, grade="measured",
+                                       source="CIRP 2016: 91% renew after the first paid year",
                                        doc="share renewing after the first paid year"),
-            "after_later_years": Effect(0.96, 0.9, 0.98, hi=1.0, source="CIRP 2016: 96% after two or more years",
+            "after_later_years": Effect(0.96, 0.9, 0.98, hi=1.0, grade="measured",
+                                        source="CIRP 2016: 96% after two or more years",
                                         doc="share renewing after two or more paid years"),
-            "value_sensitivity": Effect(0.5, 0.0, 1.0, hi=10.0, source="seed assumption",
+            "value_sensitivity": Effect(0.5, 0.0, 1.0, hi=10.0, grade="assumption", source="seed assumption",
                                         doc="log-odds of renewal per unit of log realised value above the typical member"),
         }),
         "behaviour": Section(doc="sizes at the reference value (a 10% benefit received at once); each scales with f(v)", fields={
-            "membership_lift": Effect(0.20, 0.05, 0.4, source="Iyengar, Park & Yu 2022: two thirds of a paid membership's "
+            "membership_lift": Effect(0.20, 0.05, 0.4, grade="direction",
+                                      source="Iyengar, Park & Yu 2022: two thirds of a paid membership's "
                                       "lift comes from membership itself (total a seed assumption)",
                                       doc="intensity gain from membership itself, x f(v)"),
-            "savings_lift": Effect(0.10, 0.0, 0.2, source="Iyengar, Park & Yu 2022: one third of the lift is the economic "
-                                   "benefit", doc="intensity gain from the savings, x f(v)"),
-            "order_splitting": Effect(0.10, 0.0, 0.2, source="Guo & Liu 2023: members split orders under free delivery "
+            "savings_lift": Effect(0.10, 0.0, 0.2, grade="direction",
+                                   source="Iyengar, Park & Yu 2022: one third of the lift is the economic benefit (the "
+                                   "split measured; the total, and so this size, a seed assumption)",
+                                   doc="intensity gain from the savings, x f(v)"),
+            "order_splitting": Effect(0.10, 0.0, 0.2, grade="direction",
+                                      source="Guo & Liu 2023: members split orders under free delivery "
                                       "(size a seed assumption)", doc="with free delivery, orders x (1+s), baskets / (1+s)"),
-            "churn_reduction": Effect(0.30, 0.1, 0.5, hi=1.0, source="Guo & Liu 2023 direction; CIRP renewal rates "
+            "churn_reduction": Effect(0.30, 0.1, 0.5, hi=1.0, grade="direction",
+                                      source="Guo & Liu 2023 direction; CIRP renewal rates "
                                       "(size a seed assumption)", doc="dropout hazard x (1 - this x f(v)) while a member"),
         }),
     })

@@ -77,30 +77,38 @@ class Tiers(Mechanic):
                             "none: tiers are kept; one_step: down one level; reevaluate: to the level qualified for"),
         "grace_months": Int(0, lo=0, hi=24, doc="months below the threshold before a downgrade"),
         "behaviour": Section(doc="sizes at the reference value (a 10% benefit received at once); each scales with f(v)", fields={
-            "status_intensity": Effect(0.10, 0.0, 0.2, source="Kopalle et al. 2012: tier benefits lift purchasing (size a "
+            "status_intensity": Effect(0.10, 0.0, 0.2, grade="direction",
+                                       source="Kopalle et al. 2012: tier benefits lift purchasing (size a "
                                        "seed assumption)", doc="intensity gain from a tier's worth, x f(v)"),
-            "status_basket": Effect(0.05, 0.0, 0.1, source="Kopalle et al. 2012 direction (size a seed assumption)",
+            "status_basket": Effect(0.05, 0.0, 0.1, grade="direction",
+                                    source="Kopalle et al. 2012 direction (size a seed assumption)",
                                     doc="basket growth from a tier's worth, x f(v)"),
-            "status_retention": Effect(0.15, 0.0, 0.3, hi=1.0, source="Kopalle et al. 2012; Gopalakrishnan et al. 2021: "
+            "status_retention": Effect(0.15, 0.0, 0.3, hi=1.0, grade="direction",
+                                       source="Kopalle et al. 2012; Gopalakrishnan et al. 2021: "
                                        "programmes work mostly through attrition (size a seed assumption)",
                                        doc="dropout reduction from a tier's worth, x f(v)"),
-            "status_worth": Effect(0.02, 0.0, 0.05, source="seed assumption: full status (value 1) is worth about 2% of "
+            "status_worth": Effect(0.02, 0.0, 0.05, grade="direction",
+                                   source="seed assumption: full status (value 1) is worth about 2% of "
                                    "spend to an average status seeker; Dreze & Nunes 2009: status is valued beyond money",
                                    doc="what status value 1 is worth, as a share of the customer's spend"),
-            "dilution": Effect(0.5, 0.0, 1.0, hi=1.0, source="Dreze & Nunes 2009: a bigger top tier dilutes status (size a "
+            "dilution": Effect(0.5, 0.0, 1.0, hi=1.0, grade="direction",
+                               source="Dreze & Nunes 2009: a bigger top tier dilutes status (size a "
                                "seed assumption)", doc="status lost per share of active members at or above a tier"),
-            "requalify_push": Effect(0.15, 0.0, 0.3, source="Kopalle et al. 2012: points pressure before tier "
+            "requalify_push": Effect(0.15, 0.0, 0.3, grade="direction", source="Kopalle et al. 2012: points pressure before tier "
                                      "qualification (size a seed assumption)",
                                      doc="intensity gain when close to keeping or reaching a tier, x f(value at stake)"),
-            "push_days": Int(60, lo=0, hi=365, doc="days before a customer's own evaluation when the push acts (seed)"),
-            "push_gap": Effect(0.3, 0.1, 0.5, hi=1.0, source="seed assumption (Kopalle et al. 2012 find points "
+            "push_days": Int(60, lo=0, hi=365, grade="assumption",
+                             doc="days before a customer's own evaluation when the push acts (seed)"),
+            "push_gap": Effect(0.3, 0.1, 0.5, hi=1.0, grade="assumption",
+                               source="seed assumption (Kopalle et al. 2012 find points "
                                "pressure near tier thresholds without a measured width)",
                                doc="close = within this share of the threshold"),
             "loss_aversion": Effect(2.25, 1.5, 2.5, lo=1.0, hi=10.0,
+                                    grade="measured",
                                     source="Tversky & Kahneman 1992: losses weigh about 2.25 times equal gains; Wagner, "
                                            "Hennig-Thurau & Rudolph 2009: demoted customers end up less loyal than "
                                            "never-promoted ones", doc="weight of the worth lost at a demotion"),
-            "demotion_memory_days": Int(365, lo=0, hi=3650, doc="how long a demotion weighs (seed)"),
+            "demotion_memory_days": Int(365, lo=0, hi=3650, grade="assumption", doc="how long a demotion weighs (seed)"),
         }),
     })
 

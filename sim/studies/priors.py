@@ -83,6 +83,8 @@ class Prior:
     group: str
     source: str = ""
     integer: bool = False  # a whole-number field: draws are rounded
+    grade: str | None = None  # a default prior: how well the default's size is known (sim.schema.GRADES); a prior
+    #                           the scenario writes has none (its evidence is the scenario's own)
 
     def quantile(self, u):
         """The prior's inverse CDF at u (0 < u < 1)."""
@@ -195,7 +197,8 @@ def default_priors(scenario) -> list:
         lo, hi = min(lo, v), max(hi, v)
         if hi <= lo:
             continue
-        out.append(Prior(path, "triangular", {"low": lo, "mode": v, "high": hi}, _group_of(path), row["source"]))
+        out.append(Prior(path, "triangular", {"low": lo, "mode": v, "high": hi}, _group_of(path), row["source"],
+                         grade=row["grade"]))
     return out
 
 

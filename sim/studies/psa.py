@@ -118,7 +118,7 @@ class PSAResult:
             "draws": int(self.values.shape[0]),
             "replications": int(self.base_incremental.shape[0]),
             "parameters": [{"field": p.field, "dist": p.dist, **p.args, "group": p.group, "source": p.source,
-                            "grade": getattr(p, "grade", None)} for p in self.priors.priors],
+                            "grade": p.grade} for p in self.priors.priors],
             "what_the_spread_includes": "the assumptions (each draw sets every uncertain parameter from its prior) "
                                         "and simulation noise (draws cycle over replication seeds)",
             "decision": {
@@ -302,7 +302,8 @@ def _tornado_rows(ends, outcomes, offset, scenarios, reps):
         vals = [outcomes[(offset + i, r)].lift("profit") for r in range(reps) if (offset + i, r) in outcomes]
         if not vals:
             continue
-        row = rows.setdefault((k, p.field), {"strategy": k, "field": p.field, "group": p.group, "source": p.source})
+        row = rows.setdefault((k, p.field), {"strategy": k, "field": p.field, "group": p.group, "source": p.source,
+                                             "grade": p.grade})
         row[f"{end}_value"] = _tornado_value(p, end)
         row[f"{end}_incremental_profit"] = float(np.mean(vals))
     out = [r for r in rows.values() if "low_incremental_profit" in r and "high_incremental_profit" in r]
