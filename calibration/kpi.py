@@ -169,7 +169,7 @@ def _scenario(params, spend, t: KpiTargets, customers, seed):
 
 def simulate_kpis(params, spend, t: KpiTargets, customers=None, seed=20240601) -> dict:
     """The no-programme KPIs of a base with these parameters (one replication, fixed seed)."""
-    from sim.api import run_arms
+    from sim.runner import run_arms
     sc = _scenario(params, spend, t, customers or t.customers, seed)
     metrics = run_arms(sc, {}, 1, backend="serial").records("baseline")[0].metrics
     return {k: v for k, v in metrics.items() if k in KPIS}

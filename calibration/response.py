@@ -100,7 +100,7 @@ def read_evidence(path) -> Evidence:
 
 def fit_response(ev: Evidence, seed=20240601, max_evals=60, beyond_evidence=False) -> ResponseFit:
     from sim import scenario as scenario_mod
-    from sim.api import run_arms
+    from sim.runner import run_arms
 
     sc = scenario_mod.load(ev.scenario_path, {"customers.initial": ev.customers, "replications": 1, "seed": seed})
     if sc.programme_is_empty():

@@ -8,7 +8,7 @@ The API (``load``, ``run``, ``compare``) is imported on first use, so the
 command line starts quickly.
 """
 
-__version__ = "0.2.0"
+from sim.version import __version__ as __version__  # re-exported: sim.__version__
 
 _API = ("load", "run", "compare", "execute", "Scenario", "Result", "Comparison", "ResultStore")
 

@@ -7,26 +7,23 @@
     result.metrics            # tidy: arm x replication x metric
     result.lift("revenue")    # mean and 95% interval, absolute and relative
 
-Every command of the CLI is a thin shell over these functions, and the studies
-(compare, sweep, uncertainty, optimisation) build their work with ``plan`` and
-``execute`` below: units of work (``sim.work.Unit``) go to an executor
-(``sim.executors``), each record is written to the result store
-(``sim.store``) as it arrives, and records already in the store are not
-computed again.
+Every command of the CLI is a thin shell over these functions. This module is a
+facade: ``execute`` and ``run_arms`` live in ``sim.runner``, which the studies
+(compare, sweep, uncertainty, optimisation, calibration's fits) import directly,
+so nothing inside the project imports the API back. There units of work
+(``sim.work.Unit``) go to an executor (``sim.executors``), each record is
+written to the result store (``sim.store``) as it arrives, and records already
+in the store are not computed again.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from sim.errors import Interrupted
-from sim.executors import make_executor
-from sim.limits import check_memory
 from sim.results import PROGRAMME, Comparison, Result
+from sim.runner import as_store, execute, run_arms
 from sim.scenario import Scenario
 from sim.store import ResultStore
-from sim.work import Unit, record_key, simulate
 
-__all__ = ["load", "run", "compare", "execute", "Scenario", "Result", "Comparison", "ResultStore"]
+__all__ = ["load", "run", "compare", "execute", "run_arms", "as_store", "Scenario", "Result", "Comparison",
+           "ResultStore"]
 
 
 def load(path, overrides=None) -> Scenario:
@@ -43,90 +40,6 @@ def as_scenario(scenario_or_path, overrides=None, replications=None, seed=None) 
     if seed is not None:
         extra["seed"] = seed
     return sc.with_overrides(extra) if extra else sc
-
-
-def as_store(store):
-    if store is None or isinstance(store, ResultStore):
-        return store
-    return ResultStore(Path(store))
-
-
-def execute(units, *, workers=None, backend=None, scheduler=None, store=None, progress=None, memory=None):
-    """Run units of work; returns ({record key: Record}, interrupted).
-
-    Records found in ``store`` are not recomputed; each new one is written there as
-    its unit finishes. Ctrl-C or SIGTERM stops the workers at once (queued units
-    never start) and returns what finished, with ``interrupted`` set to the signal.
-    """
-    store = as_store(store)
-    found, todo = {}, []
-    for u in units:
-        keys = ([u.baseline_key] if u.baseline else []) + [k for k, _ in u.arms]
-        have = {k: store.get(k) for k in keys} if store is not None else {}
-        have = {k: v for k, v in have.items() if v is not None}
-        found.update(have)
-        arms = tuple((k, a) for k, a in u.arms if k not in have)
-        need_base = u.baseline and u.baseline_key not in have
-        if arms or need_base:
-            todo.append(Unit(u.base, u.replication, arms, need_base, u.share))
-    total = len(units)
-    done = total - len(todo)
-    check_memory(todo, workers=workers, backend=backend)  # a run that cannot fit is refused before any work
-    if progress:
-        progress(done, total)
-    interrupted = None
-    if todo:
-        executor = None
-        try:
-            executor = make_executor(backend, workers, scheduler, items=len(todo))
-            for _, records in executor.map(simulate, todo):
-                for rec in records:
-                    if store is not None:
-                        store.put(rec)
-                    found[rec.key] = rec
-                done += 1
-                if progress:
-                    progress(done, total)
-            executor.close()
-        except KeyboardInterrupt as e:
-            interrupted = e.signum if isinstance(e, Interrupted) else 2
-            if executor is not None:
-                executor.close(abort=True)
-        except BaseException:
-            if executor is not None:
-                executor.close(abort=True)
-            raise
-    return found, interrupted
-
-
-def _collect(found, base, replications, arms: dict):
-    """Records by arm and replication, from what ``execute`` returned."""
-    baseline, records = {}, {name: {} for name in arms}
-    for r in range(replications):
-        b = found.get(record_key(base, r))
-        if b is not None:
-            baseline[r] = b
-        for name, arm in arms.items():
-            rec = found.get(record_key(base, r, arm))
-            if rec is not None:
-                records[name][r] = rec
-    return baseline, records
-
-
-def run_arms(base: Scenario, arms: dict, replications: int, *, workers=None, backend=None, scheduler=None,
-             store=None, progress=None, share=False) -> Result:
-    """The baseline and each named arm (a scenario whose programme runs on ``base``'s customers)."""
-    keyed = {name: (record_key(base, 0, arm), arm) for name, arm in arms.items()}  # validates early
-    del keyed
-    units = [Unit(base, r, tuple((record_key(base, r, a), a) for a in arms.values()), True, share)
-             for r in range(replications)]
-    found, interrupted = execute(units, workers=workers, backend=backend, scheduler=scheduler, store=store,
-                                 progress=progress)
-    baseline, records = _collect(found, base, replications, arms)
-    res = Result(base, arms, baseline, records, interrupted=bool(interrupted), backend=backend,
-                 requested=replications)
-    res.signal = interrupted
-    return res
 
 
 def run(scenario_or_path, *, replications=None, seed=None, workers=None, backend=None, store=None,

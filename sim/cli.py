@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from sim import __version__
+from sim.version import __version__
 from sim.errors import Interrupted, UserError
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.random import Streams
-from sim.scenario import TIME_UNITS, TRAITS
-
-TRAIT_NAMES = tuple(TRAITS.fields)  # price_sensitivity, status_seeking, ...
+from sim.time_units import TIME_UNITS
+from sim.traits import TRAIT_NAMES
 MONTH_RING = 12  # monthly buckets kept per customer: trailing-year counts for loyalty and tiers
 NEVER = np.iinfo(np.int32).min // 2  # "no order yet" day
 
@@ -72,6 +71,13 @@ class Customers:
     def columns(self):
         return [c[0] for c in TRAIT_COLUMNS + STATE_COLUMNS] + ["month_orders", "month_spend", "active_at_launch",
                                                                  "alive_at_launch"]
+
+    @classmethod
+    def row_bytes(cls) -> int:
+        """Bytes of one customer row: every column, the monthly rings and the launch marks (what the
+        memory estimate of sim.limits counts), read off a base of one row."""
+        one = cls(1)
+        return sum(getattr(one, name).nbytes for name in one.columns())
 
     def ensure_capacity(self, needed: int):
         """Grow all arrays (rare: only when arrivals outrun the preallocated reserve)."""

@@ -26,7 +26,7 @@ def stamp(kind: str, doc: dict) -> dict:
     """``doc`` with its kind and format first."""
     if kind not in KINDS:
         raise ValueError(f"unknown summary kind {kind!r}")
-    from sim import __version__
+    from sim.version import __version__
     return {"kind": kind, "format": FORMAT, "loyalsim_version": __version__,
             **{k: v for k, v in doc.items() if k not in ("kind", "format", "loyalsim_version")}}
 

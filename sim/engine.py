@@ -1,4 +1,4 @@
-"""The engine: a mesa.Model that owns the clock, the seed and the day loop.
+"""The engine: a plain class that owns the clock, the seed and the day loop.
 
 One model instance runs one arm (the no-programme baseline, or the programme)
 of one replication. Customers are rows of arrays (``sim.customers``); the
@@ -6,105 +6,34 @@ programme is a list of mechanics (``sim.mechanics``) that the loop calls
 through hooks, in the order written down in ``step``. All randomness is
 counter-based (``sim.random``), so arms share common random numbers and runs
 do not depend on the backend.
+
+Why not a ``mesa.Model``: the engine used to subclass it and used none of what it
+gives. Its random generators are not the engine's (every draw here is keyed by
+customer and event, so that both arms and every backend see the same chance
+events), its agent set and scheduler have nothing to hold (customers are rows of
+arrays, not agent objects), and its step counter and data collector duplicate the
+day loop and the ledger. Importing mesa costs more than a second and a half of
+every command's start-up (its data collector loads pandas and pyarrow, its
+experimental spaces scipy.spatial), which the old subclass could only avoid by
+putting placeholder modules into ``sys.modules`` and replacing
+``inspect.getouterframes`` while mesa imported. So the engine is a plain class and
+mesa stays where it earns its keep: ``sim/reference.py``, the per-agent model the
+tests hold the engine to (one ``mesa.Agent`` per customer, mesa's agent set and
+generator), and ``benchmarks/naive_mesa.py``, the model a user would write first.
+A finished model is released with ``close()``, which drops its arrays and the
+links between the model and its mechanics, so reference counting frees them at
+once (no garbage collection is needed between the arms of a worker).
 """
 from __future__ import annotations
 
-import inspect
-import types
-
 import numpy as np
 
-
-# What mesa 3.3's package imports that the engine never uses: its experimental spaces (which
-# import scipy.spatial), the batch runner (tqdm, multiprocess) and the data collector (pandas and
-# pyarrow), with the names mesa's __init__ takes from each. Together about 0.7 s of every command's
-# start-up.
-_UNUSED_MESA = {"mesa.experimental": (), "mesa.batchrunner": ("batch_run",),
-                "mesa.datacollection": ("DataCollector",)}
-
-
-class _Placeholder(types.ModuleType):
-    """Stands in for an unused mesa submodule while mesa imports: it holds a placeholder for each
-    name mesa takes from it, and ``__file__`` is None so that ``inspect.getmodule`` (which mesa's
-    logging calls while mesa imports, looking at every module's file) passes it by."""
-
-    __file__ = None
-
-
-_PLACEHOLDER = object()
-
-
-def _import_mesa():
-    """Import mesa without paying for the parts the engine does not use.
-
-    While mesa imports, its unused submodules (``_UNUSED_MESA``) are placeholders; then
-    they are taken out again and the mesa package gets them on first use (a module
-    ``__getattr__``), so ``mesa.DataCollector``, ``from mesa.datacollection import ...``
-    and ``mesa.experimental`` still work for any other code, loading the real thing then.
-    And mesa's logging decorators call ``inspect.getouterframes`` on the whole call stack
-    when mesa.model is imported, reading source for every frame (a quarter of a second or
-    more from deep inside a command); they use only the caller's function name, so for
-    the import the frames are listed without source. Start-up matters: a sweep of many
-    small points, and every command, pays it.
-    """
-    import importlib
-    import sys
-    if "mesa" in sys.modules:
-        return sys.modules["mesa"]
-    stubs = {}
-    for name, attrs in _UNUSED_MESA.items():
-        if name not in sys.modules:
-            stub = _Placeholder(name)
-            for attr in attrs:
-                setattr(stub, attr, _PLACEHOLDER)
-            sys.modules[name] = stubs[name] = stub
-    real = inspect.getouterframes
-
-    def frames_without_source(frame, context=1):
-        out = []
-        while frame is not None:
-            out.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
-                                         None, None))
-            frame = frame.f_back
-        return out
-
-    inspect.getouterframes = frames_without_source
-    try:
-        import mesa
-    finally:
-        inspect.getouterframes = real
-        for name, stub in stubs.items():
-            if sys.modules.get(name) is stub:
-                del sys.modules[name]
-    lazy = {}
-    for name, _stub in stubs.items():
-        child = name.rpartition(".")[2]
-        lazy[child] = (name, None)
-        for attr in _UNUSED_MESA[name]:
-            lazy[attr] = (name, attr)
-    for attr in lazy:
-        if getattr(mesa, attr, None) is _PLACEHOLDER or isinstance(getattr(mesa, attr, None), _Placeholder):
-            delattr(mesa, attr)
-
-    def __getattr__(attr):
-        if attr not in lazy:
-            raise AttributeError(f"module 'mesa' has no attribute {attr!r}")
-        module, name = lazy[attr]
-        value = importlib.import_module(module)
-        return value if name is None else getattr(value, name)
-
-    mesa.__getattr__ = __getattr__
-    return mesa
-
-
-mesa = _import_mesa()
-
-from sim.calendar import Calendar  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
-from sim.customers import MONTH_RING, Customers  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
-from sim.ledger import BASE, Ledger  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
-from sim.mechanics import MECHANICS  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
-from sim.mechanics.base import Orders  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
-from sim.random import Streams  # noqa: E402 - kept after mesa = _import_mesa() until this file is rewritten
+from sim.calendar import Calendar
+from sim.customers import MONTH_RING, Customers
+from sim.ledger import BASE, Ledger
+from sim.mechanics import MECHANICS
+from sim.mechanics.base import Orders
+from sim.random import Streams
 
 MONTHLY_SERIES = (
     "orders", "first_orders", "repeat_orders", "buyers", "revenue", "discounts", "rewards_face",
@@ -133,7 +62,7 @@ def replication_seed(seed: int, replication: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1, np.uint64)[0])
 
 
-class LoyaltyModel(mesa.Model):
+class LoyaltyModel:
     """One arm of one replication.
 
     ``programme`` is the programme block of the scenario (None for the baseline).
@@ -143,7 +72,6 @@ class LoyaltyModel(mesa.Model):
 
     def __init__(self, scenario, seed: int, programme=None, customers: Customers | None = None,
                  first_day: int = 0, last_day: int | None = None):
-        super().__init__(seed=seed)
         self.scenario = scenario
         cfg = scenario.cfg
         self.seed_value = seed
@@ -174,11 +102,8 @@ class LoyaltyModel(mesa.Model):
             s.purchase.model == "paretonbd" for s in cfg.customers.segments)
         self.n_initial = cfg.customers.initial
         self.acquisition_cost = cfg.customers.acquisition.cost_per_customer
-        self.mechanics = []
-        if programme is not None:
-            for name, cls in MECHANICS.items():
-                if cls.active(programme):
-                    self.mechanics.append(cls(programme.get(name), self))
+        # the programme's mechanics in the order their hooks run, each handed its peers
+        self.mechanics = MECHANICS.build(programme, self) if programme is not None else []
         if self.mechanics and first_day <= 0 <= self.last_day:
             self._programme_launch_costs()
         self._month_slot = self.calendar.month_of(self.day) % MONTH_RING
@@ -273,7 +198,8 @@ class LoyaltyModel(mesa.Model):
         return idx
 
     def mechanic(self, name):
-        """The running mechanic of that name, or None (for interactions between mechanics)."""
+        """The running mechanic of that name, or None: for reading a model from outside (tests, the
+        reference comparison). Mechanics never call it: each is handed the peers it declares."""
         for m in self.mechanics:
             if m.name == name:
                 return m
@@ -545,14 +471,13 @@ class LoyaltyModel(mesa.Model):
             m.on_joins(idx)
 
     def members(self):
-        """Who joined the programme (bool per row): enrolment's members, else a paid subscription's;
-        None when the programme has no membership."""
-        enrolment = self.mechanic("enrolment")
-        if enrolment is not None:
-            return enrolment.member[: self.customers.n]
-        subscription = self.mechanic("subscription")
-        if subscription is not None:
-            return subscription.ever_joined()[: self.customers.n]
+        """Who joined the programme (bool per row): the membership of the first mechanic in the day's
+        order that keeps one (enrolment's members, else a paid subscription's); None when the
+        programme has no membership."""
+        for m in self.mechanics:
+            joined = m.membership()
+            if joined is not None:
+                return joined[: self.customers.n]
         return None
 
     def customer_outcomes(self) -> dict:
@@ -577,3 +502,18 @@ class LoyaltyModel(mesa.Model):
         while self.day < self.last_day:
             self.step()
         return self
+
+    def close(self):
+        """Release a finished arm: its customers, its mechanics and their columns.
+
+        Call it once the records are taken. The mechanics point at the model and at
+        each other; closing them drops those links (and their arrays), so nothing
+        is left in a reference cycle and every array is freed at once. A closed
+        model cannot run again."""
+        for m in self.mechanics:
+            m.close()
+        self.mechanics = []
+        self.customers = None
+        self.order_observer = None
+        self._dirty = []
+        self._arrivals_today = []

@@ -62,9 +62,9 @@ import mesa
 import numpy as np
 
 from sim.mechanics.value import perceived, response
-from sim.scenario import TIME_UNITS, TRAITS
+from sim.time_units import TIME_UNITS
+from sim.traits import TRAIT_NAMES
 
-TRAIT_NAMES = tuple(TRAITS.fields)
 INF = math.inf
 
 

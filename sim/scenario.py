@@ -16,14 +16,9 @@ from pathlib import Path
 from sim.errors import ScenarioError
 from sim.plain import plain
 from sim.schema import Choice, Date, Effect, Int, ListOf, NonNeg, Num, Pos, Prob, Section, Str
-
-TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "year": 365.25}
-
-
-def beta_trait(a, b, doc):
-    """A trait's Beta(a, b): no published distribution sizes one, so both shapes are seed assumptions."""
-    return Section(doc=doc, fields={"a": Pos(a, "Beta shape a (seed assumption)", grade="assumption"),
-                                    "b": Pos(b, "Beta shape b (seed assumption)", grade="assumption")})
+from sim.studies.schemas import OPTIMISE, PRIORS, SWEEP
+from sim.time_units import TIME_UNITS
+from sim.traits import TRAITS
 
 
 # Baseline behaviour: the "buy till you die" family (DESIGN.md). Defaults are the
@@ -49,17 +44,6 @@ SPEND = Section(doc="order value, Gamma-Gamma", fields={
     "p": Pos(6.25, "shape of each order's value around the customer's mean (CDNOW fit)", grade="measured"),
     "q": Num(3.74, lo=1.0, lo_open=True, grade="measured", doc="shape of customers' mean-spend heterogeneity, > 1 (CDNOW fit)"),
     "gamma": Pos(15.44, "scale of mean-spend heterogeneity, in currency (CDNOW fit, dollars)", grade="measured"),
-})
-
-# Further traits, one Beta per trait. They are seed assumptions (no published
-# distribution exists); each mechanic documents how it uses them.
-TRAITS = Section(doc="customer traits in [0, 1]", fields={
-    "price_sensitivity": beta_trait(2.0, 2.0, "weight on money value of rewards and discounts (assumption: mean 0.5)"),
-    "status_seeking": beta_trait(2.0, 3.0, "weight on tier status (assumption: mean 0.4)"),
-    "deal_proneness": beta_trait(1.5, 3.5, "tendency to wait for deals (assumption: mean 0.3; grows with promotions, "
-                                 "Mela, Gupta & Lehmann 1997)"),
-    "service_sensitivity": beta_trait(2.0, 2.0, "how much service experience moves churn (assumption: mean 0.5)"),
-    "advocacy": beta_trait(1.2, 4.8, "propensity to recommend (assumption: mean 0.2)"),
 })
 
 SEGMENT = Section(doc="a customer segment", fields={
@@ -153,15 +137,10 @@ def scenario_schema() -> Section:
         "metrics": METRICS,
         "programme": programme_section(),
         "response": RESPONSE,
-        "uncertainty": _study_schema("priors"),
-        "sweep": _study_schema("sweep"),
-        "optimise": _study_schema("optimise"),
+        "uncertainty": PRIORS,
+        "sweep": SWEEP,
+        "optimise": OPTIMISE,
     })
-
-
-def _study_schema(module):
-    import importlib
-    return importlib.import_module(f"sim.studies.{module}").SCHEMA
 
 
 # --------------------------------------------------------------------------- loading
@@ -356,6 +335,7 @@ def validate(raw: dict, file="<scenario>") -> "Scenario":
     cfg = scenario_schema().check(copy.deepcopy(raw), "", file)
     _check_customers(cfg, raw, file)
     from sim.mechanics import MECHANICS
+    MECHANICS.check(cfg.programme, file)  # each running mechanic has those it requires
     for name, cls in MECHANICS.items():
         if cfg.programme.get(name) is not None and cls.active(cfg.programme):
             cls.validate(cfg.programme[name], cfg, f"programme.{name}", file)
@@ -451,11 +431,15 @@ def _segment(c, seg, i, file):
     return Config(name=seg["name"], share=seg["share"], purchase=purchase, spend=spend, traits=traits)
 
 
-# What the no-programme baseline depends on: the customers, the calendar, the metric
-# definitions and the economics a baseline books. Everything else (the programme, its
-# costs, the response strengths, the delivery fee given up) belongs to a programme arm.
-BASELINE_FIELDS = ("customers", "horizon_days", "start_date", "metrics")
-BASELINE_ECONOMICS = ("currency", "gross_margin", "discount_rate")
+# What the no-programme baseline depends on, as field paths: the customers, the calendar, the
+# metric definitions, the seed and the economics a baseline books. Everything else (the
+# programme, its costs, the response strengths, the delivery fee given up) belongs to a
+# programme arm. This one list keys the result store's baseline records (baseline_identity;
+# the seed enters a record's key as the replication seed) and decides which strategies can
+# be compared on one baseline (baseline_difference, in this order).
+BASELINE = ("customers", "horizon_days", "start_date", "metrics", "seed",
+            "economics.currency", "economics.gross_margin", "economics.discount_rate")
+SEED = "seed"
 NOT_SIMULATED = ("name", "description", "seed", "replications")  # labels and run settings, not what an arm computes
 STUDY_BLOCKS = ("sweep", "uncertainty", "optimise")  # blocks that describe studies, not the simulated world
 
@@ -513,20 +497,39 @@ class Scenario:
 
     # ---------------------------------------------------------------- identities for the result store
     def baseline_identity(self) -> dict:
-        """What the no-programme arm depends on (the seed enters through the replication seed)."""
+        """What the no-programme arm depends on (``BASELINE``, but the seed, which enters a record's key
+        through the replication seed), nested as in the scenario: {"customers": ..., "economics": {...}}."""
         r = self.resolved()
-        ident = {k: r[k] for k in BASELINE_FIELDS}
-        ident["economics"] = {k: r["economics"][k] for k in BASELINE_ECONOMICS}
+        ident = {}
+        for path in BASELINE:
+            if path == SEED:
+                continue
+            *outer, last = path.split(".")
+            node, into = r, ident
+            for part in outer:
+                node, into = node[part], into.setdefault(part, {})
+            into[last] = node[last]
         return ident
 
     def programme_identity(self) -> dict:
         """What a programme arm adds on top of the baseline: programme, costs, response."""
         r = self.resolved()
-        skip = set(BASELINE_FIELDS) | set(NOT_SIMULATED) | set(STUDY_BLOCKS)
+        skip = {p for p in BASELINE if "." not in p} | set(NOT_SIMULATED) | set(STUDY_BLOCKS)
         return {k: v for k, v in r.items() if k not in skip}
 
+    def baseline_difference(self, other: "Scenario") -> str | None:
+        """The first field of ``BASELINE`` in which the two scenarios differ (None: they share a baseline)."""
+        mine, theirs = self.resolved(), other.resolved()
+        for path in BASELINE:
+            a, b = mine, theirs
+            for part in path.split("."):
+                a, b = a[part], b[part]
+            if a != b:
+                return path
+        return None
+
     def shares_baseline_with(self, other: "Scenario") -> bool:
-        return self.baseline_identity() == other.baseline_identity() and self.cfg.seed == other.cfg.seed
+        return self.baseline_difference(other) is None
 
 
 def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:

@@ -324,6 +324,18 @@ class Date(Spec):
         return date
 
 
+class Raw(Spec):
+    """A value taken as written (checked where it is used)."""
+
+    default = None
+
+    def __init__(self, doc=""):
+        self.doc = doc
+
+    def check(self, value, path, file):
+        return value
+
+
 @dataclass
 class Section(Spec):
     fields: dict = _field(default_factory=dict)

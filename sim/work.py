@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim import __version__
+from sim.version import __version__
 from sim.engine import LoyaltyModel, replication_seed
 from sim.metrics import arm_metrics, member_outcomes, monthly_series
 from sim.plain import plain
@@ -201,7 +201,7 @@ def launch_base(scenario, seed):
     history.run()
     history.mark_launch()
     customers = history.customers
-    _free(history)
+    history.close()  # its arrays go now, before the arms allocate theirs
     return customers
 
 
@@ -215,24 +215,11 @@ def _baseline(unit: Unit, seed: int):
     model = LoyaltyModel(unit.base, seed, programme=None, customers=base, first_day=0).run()
     outcomes = model.customer_outcomes()
     rec = _record(model, key, unit.replication)
-    _free(model)
+    model.close()
     value = (base, rec, outcomes)
     if unit.share:
         SHARED.put(key, value, base)
     return value
-
-
-def _free(model):
-    """Free a finished arm's arrays before the next arm allocates its own.
-
-    A mesa.Model sits in reference cycles (mesa keeps a bound step method on it; the
-    mechanics point back at it and at each other), which only the collector would free,
-    and a full collection walks every object the imports made (0.06 s a call). Emptying
-    the model and its mechanics breaks the cycles, so reference counting frees the
-    customer arrays at once."""
-    for mechanic in getattr(model, "mechanics", ()):
-        mechanic.__dict__.clear()
-    model.__dict__.clear()
 
 
 def simulate(unit: Unit) -> list[Record]:
@@ -243,7 +230,7 @@ def simulate(unit: Unit) -> list[Record]:
     for key, arm in unit.arms:
         model = LoyaltyModel(arm, seed, programme=arm.cfg.programme, customers=base, first_day=0).run()
         out.append(_record(model, key, unit.replication, baseline_outcomes=outcomes))
-        _free(model)
+        model.close()
     return out
 
 

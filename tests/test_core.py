@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import sim
-from conftest import one_replication, run_cli, small
+from conftest import ROOT, one_replication, run_cli, small
 from sim.engine import LoyaltyModel
 from sim.metrics import HEADLINE
 from sim.work import BASELINE, launch_base, run_models
@@ -198,22 +198,67 @@ def test_lift_is_read_per_segment_where_the_programme_was_aimed():
     assert total == pytest.approx(doc["programme"]["orders"])
 
 
-def test_the_engine_imports_without_mesas_unused_parts_and_mesa_stays_whole():
-    """Start-up: importing the engine (and a run's table) loads neither pandas nor scipy.spatial
-    (mesa's data collector and experimental spaces wait for first use), and mesa still gives
-    every name it exports, the real ones, to code that asks."""
+def test_the_engine_runs_without_mesa_and_mesa_stays_whole_for_other_code():
+    """Start-up: running a tiny arm and rendering its table loads neither mesa nor pandas, pyarrow,
+    scipy.spatial or tqdm (the engine is a plain class). Other code that imports mesa afterwards (the
+    reference model) gets mesa as it ships: every name in mesa.__all__, its real submodules (none a
+    placeholder: each has its file), and inspect.getouterframes untouched."""
     import subprocess
     import sys
     code = (
-        "import sys\n"
+        "import inspect, sys\n"
+        "getouterframes = inspect.getouterframes\n"
         "import sim.engine, sim.results, reports.export\n"
-        "early = sorted(m for m in ('pandas', 'pyarrow', 'scipy.spatial', 'tqdm') if m in sys.modules)\n"
-        "import mesa\n"
+        "from sim import scenario\n"
+        "from sim.work import Unit, record_key, simulate\n"
+        "sc = scenario.load('scenarios/points_and_tiers.yaml', ['customers.initial=200', 'horizon_days=20',\n"
+        "                   'customers.history_days=20'])\n"
+        "simulate(Unit(sc, 0, ((record_key(sc, 0, sc), sc),), True))\n"
+        "early = sorted(m for m in ('mesa', 'pandas', 'pyarrow', 'scipy.spatial', 'tqdm') if m in sys.modules)\n"
+        "import mesa, mesa.experimental, mesa.datacollection, mesa.batchrunner\n"
+        "import sim.reference\n"
         "from mesa.datacollection import DataCollector\n"
         "from mesa import batch_run\n"
-        "import mesa.experimental\n"
-        "ok = (mesa.DataCollector is DataCollector and callable(batch_run) and isinstance(DataCollector, type)\n"
-        "      and hasattr(mesa.experimental, '__path__') and mesa.experimental.__file__ is not None)\n"
-        "print(early, ok)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["[]", "True"], out
+        "missing = [n for n in mesa.__all__ if getattr(mesa, n, None) is None]\n"
+        "subs = [m for m in ('mesa.experimental', 'mesa.datacollection', 'mesa.batchrunner')\n"
+        "        if getattr(sys.modules[m], '__file__', None) is None]\n"
+        "ok = (not missing and not subs and mesa.DataCollector is DataCollector and isinstance(DataCollector, type)\n"
+        "      and callable(batch_run) and issubclass(sim.reference.ReferenceModel, mesa.Model)\n"
+        "      and inspect.getouterframes is getouterframes)\n"
+        "print(early, missing, subs, ok)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(ROOT)).stdout.split()
+    assert out == ["[]", "[]", "[]", "True"], out
+
+
+def test_a_closed_model_leaves_nothing_in_a_reference_cycle():
+    """LoyaltyModel.close() releases a finished arm: with the garbage collector off, the model, its
+    mechanics and its customer arrays are freed as soon as the last reference goes (reference counting
+    alone). Without close() the mechanics' links to the model and to each other keep them all alive
+    until a collection, and memory grows with every unit a worker runs."""
+    import gc
+    import weakref
+    sc = small("strategy_all_mechanics.yaml", customers=800, days=60, history=60)
+    seed = 5
+
+    def finished():
+        model = LoyaltyModel(sc, seed, programme=sc.cfg.programme, customers=launch_base(sc, seed)).run()
+        assert len(model.mechanics) == 8
+        refs = [weakref.ref(model), weakref.ref(model.customers.lam)] + [weakref.ref(m) for m in model.mechanics]
+        return model, refs
+
+    gc.collect()
+    gc.disable()
+    try:
+        model, refs = finished()
+        del model
+        kept = sum(r() is not None for r in refs)  # the control: without close() all of it stays
+        model, refs_closed = finished()
+        model.close()
+        del model
+        freed = [r() is None for r in refs_closed]
+    finally:
+        gc.enable()
+        gc.collect()
+    assert kept == len(refs)
+    assert all(freed), freed

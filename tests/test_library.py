@@ -32,5 +32,8 @@ def test_mechanics_grow_with_a_base_that_outgrows_its_reserve():
     c = m.customers
     assert c.n > cap0  # it did outgrow the reserve
     for mech in m.mechanics:
-        for name, _, _ in mech._columns:
-            assert getattr(mech, name).shape[0] >= c.n, (mech.name, name)
+        for col in mech.columns():  # every declared column, the 2-D rings and lots too
+            arr = getattr(mech, col.name)
+            if arr is not None:
+                assert arr.shape[-1] >= c.n, (mech.name, col.name)
+                assert arr.shape[:-1] == col.shape(mech.config), (mech.name, col.name)

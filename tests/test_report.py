@@ -177,14 +177,14 @@ def test_report_embeds_the_resolved_scenario_that_reproduces_the_numbers(saved_r
 
 
 def test_report_dir_reproduces_the_report_without_simulating(saved_run, tmp_path, monkeypatch):
-    import sim.api
+    import sim.runner
     import sim.work
 
     def refuse(*a, **k):
         raise AssertionError("loyalsim report must not simulate")
     monkeypatch.setattr(sim.work, "simulate", refuse)
-    monkeypatch.setattr(sim.api, "simulate", refuse)
-    monkeypatch.setattr(sim.api, "execute", refuse)
+    monkeypatch.setattr(sim.runner, "simulate", refuse)
+    monkeypatch.setattr(sim.runner, "execute", refuse)
     again = tmp_path / "again.html"
     r = _cli("report", saved_run["out"], "--html", again)
     assert str(again) in r.stdout
@@ -391,8 +391,8 @@ def test_a_three_strategy_analysis_in_a_browser(browser, studies, tmp_path):
 
 def test_saved_studies_rebuild_to_the_same_bytes_without_simulating(studies, tmp_path, monkeypatch):
     """loyalsim report DIR rebuilds each study's page from its --out folder, by the kind its summary says."""
-    import sim.api
-    monkeypatch.setattr(sim.api, "execute", lambda *a, **k: (_ for _ in ()).throw(AssertionError("simulated")))
+    import sim.runner
+    monkeypatch.setattr(sim.runner, "execute", lambda *a, **k: (_ for _ in ()).throw(AssertionError("simulated")))
     for name, st in studies.items():
         _cli("report", st["out"], "--html", tmp_path / f"{name}_again.html")
         assert (tmp_path / f"{name}_again.html").read_bytes() == st["html"].read_bytes(), name

@@ -256,18 +256,18 @@ def test_records_of_another_shape_or_other_code_are_recomputed(tmp_path, monkeyp
 
 
 def test_more_replications_compute_only_the_new_ones(tmp_path, monkeypatch):
-    import sim.api as api
+    import sim.runner as runner
     sc = sim.load(SCENARIOS / "points_and_tiers.yaml", {"customers.initial": 1200, "horizon_days": 120,
                                                         "customers.history_days": 120})
     store = tmp_path / "store"
     sim.run(sc, replications=2, backend="serial", store=store)
     ran = []
-    real = api.simulate
+    real = runner.simulate
 
     def counting(unit):
         ran.append(unit.replication)
         return real(unit)
-    monkeypatch.setattr(api, "simulate", counting)
+    monkeypatch.setattr(runner, "simulate", counting)
     four = sim.run(sc, replications=4, backend="serial", store=store)
     assert sorted(ran) == [2, 3]
     assert four.summary() == sim.run(sc, replications=4, backend="serial").summary()

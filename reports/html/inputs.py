@@ -88,7 +88,7 @@ def assumption_rows(scenario) -> list:
 
 
 def version() -> str:
-    from sim import __version__
+    from sim.version import __version__
     return __version__
 
 

@@ -1,35 +1,9 @@
 """The answers on the terminal, one module per kind of summary: what a marketing lead reads first.
 
 ``render(doc)`` picks the module by the summary's ``kind``. Every module prints the
-summary's own verdict (``verdict_lines``) and never decides one.
+summary's own verdict (``common.verdict_lines``) and never decides one.
 """
 from __future__ import annotations
-
-import textwrap
-
-from sim.format import money
-
-
-def signed(x, cur=""):
-    if x is None:
-        return "n/a"
-    return ("+" if x >= 0 else "") + money(x, cur)
-
-
-def short(v):
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def verdict_lines(doc: dict, width: int = 118) -> list:
-    """'Verdict: HEADLINE: sentence', then its notes, indented: the summary's verdict as it stands."""
-    v = doc.get("verdict") or {}
-    out = textwrap.wrap(f"Verdict: {v.get('headline', '')}: {v.get('sentence', '')}", width,
-                        subsequent_indent="  ")
-    for note in v.get("notes") or []:
-        out += textwrap.wrap(note, width, initial_indent="  ", subsequent_indent="  ")
-    return out
 
 
 def render(doc: dict) -> str:

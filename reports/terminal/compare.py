@@ -1,7 +1,7 @@
 """Strategies side by side on the terminal, no programme among them (the comparison itself is sim.studies.compare)."""
 from __future__ import annotations
 
-from reports.terminal import verdict_lines
+from reports.terminal.common import verdict_lines
 from sim.format import horizon, money
 
 

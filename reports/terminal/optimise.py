@@ -1,8 +1,8 @@
 """An optimisation on the terminal: the design, its profit on fresh replications, how sure, the runner-up."""
 from __future__ import annotations
 
-from reports.terminal import short, verdict_lines
-from reports.terminal import signed as signed_money
+from reports.terminal.common import short, verdict_lines
+from reports.terminal.common import signed as signed_money
 from sim.format import money, pct
 
 

@@ -1,7 +1,7 @@
 """A pilot on the terminal: its power, the smallest lift it can see, and what it is worth against its cost."""
 from __future__ import annotations
 
-from reports.terminal import signed, verdict_lines
+from reports.terminal.common import signed, verdict_lines
 from sim.format import money, pct
 
 

@@ -1,7 +1,7 @@
 """An uncertainty analysis on the terminal: how likely each choice pays, and what is worth learning."""
 from __future__ import annotations
 
-from reports.terminal import signed, verdict_lines
+from reports.terminal.common import signed, verdict_lines
 from reports.terminal.sweep import render_sweep_indices
 from sim.format import money, pct
 

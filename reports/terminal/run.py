@@ -1,7 +1,7 @@
 """A run on the terminal: what changed, by how much, how sure, what it costs, whether it pays."""
 from __future__ import annotations
 
-from reports.terminal import verdict_lines
+from reports.terminal.common import verdict_lines
 from sim import format as fmt
 from sim.format import horizon, money, pct
 from sim.metrics import CATALOGUE, change_rows

@@ -1,7 +1,7 @@
 """A sweep on the terminal: where the programme pays, the best points, the shape of the response."""
 from __future__ import annotations
 
-from reports.terminal import short, verdict_lines
+from reports.terminal.common import short, verdict_lines
 from sim.format import money, pct
 
 def render(doc) -> str:

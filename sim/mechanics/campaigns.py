@@ -63,7 +63,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import V_REF, response
 from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Section, Str
 
@@ -169,6 +169,25 @@ class Campaigns(Mechanic):
                               doc="dropout hazard x (1 + k x messages above free) while the pressure lasts"),
         }),
     })
+    # chains aimed at tiers read the customer's tier; bonus points are granted through points;
+    # an offer conditions deal proneness as a discount does
+    uses = ("tiers", "points", "discounts")
+    after = ("discounts", "subscription", "tiers", "points")  # an offer applies to what is left to pay
+    FACTORS = ("dropout",)
+    COLUMNS = (
+        Column("unsubscribed", np.bool_, False),
+        Column("received", np.int32, 0, doc="messages ever received (a stream counter)"),
+        Column("pressure", np.float32, 0.0, doc="contact pressure, as of pressure_day"),
+        Column("pressure_day", np.int32, 0),
+        Column("offer_chain", np.int16, -1),
+        Column("offer_until", np.int32, FAR_PAST),
+        Column("responded_day", np.int32, FAR_PAST),
+        Column("responded_chain", np.int16, -1),
+        Column("browses", np.int32, 0),
+        Column("ring", np.int32, FAR_PAST, rows=lambda cfg: cfg.frequency_cap,
+               when=lambda cfg: cfg.frequency_cap is not None, doc="the last frequency_cap send days"),
+        Column("ring_pos", np.int16, 0, when=lambda cfg: cfg.frequency_cap is not None),
+    )
 
     # ------------------------------------------------------------------ set-up
     @classmethod
@@ -216,21 +235,6 @@ class Campaigns(Mechanic):
         self.offer_depth = np.array([ch.offer.discount if ch.offer else 0.0 for ch in self.chains] + [0.0])
         self.offer_cap = np.array([ch.offer.cap if ch.offer and ch.offer.cap is not None else np.inf for ch in self.chains]
                                   + [np.inf])
-        # per-customer state
-        self.unsubscribed = self.column("unsubscribed", np.bool_, False)
-        self.received = self.column("received", np.int32, 0)          # messages ever received (a stream counter)
-        self.pressure = self.column("pressure", np.float32, 0.0)      # contact pressure, as of pressure_day
-        self.pressure_day = self.column("pressure_day", np.int32, 0)
-        self.offer_chain = self.column("offer_chain", np.int16, -1)
-        self.offer_until = self.column("offer_until", np.int32, FAR_PAST)
-        self.responded_day = self.column("responded_day", np.int32, FAR_PAST)
-        self.responded_chain = self.column("responded_chain", np.int16, -1)
-        self.browses = self.column("browses", np.int32, 0)
-        self.dropout = self.factor("dropout")
-        self.ring = None
-        if self.cap is not None:
-            self.ring = np.full((self.cap, c.capacity), FAR_PAST, dtype=np.int32)  # the last `cap` send days
-            self.ring_pos = self.column("ring_pos", np.int16, 0)
         self.kinds = {t: [j for j, ch in enumerate(self.chains) if ch.trigger == t] for t in TRIGGERS}
         self._queues = [dict() for _ in self.chains]    # chain -> day -> [(idx, trigger_day, message_no)]
         self._browse_due: dict[int, list] = {}
@@ -250,13 +254,6 @@ class Campaigns(Mechanic):
                          for ch in self.chains}
         self._gap_sent = np.zeros(len(GAP_EDGES))
         self._gap_resp = np.zeros(len(GAP_EDGES))
-
-    def grow(self, capacity):
-        super().grow(capacity)
-        if self.ring is not None:
-            new = np.full((self.ring.shape[0], capacity), FAR_PAST, dtype=np.int32)
-            new[:, : self.ring.shape[1]] = self.ring
-            self.ring = new
 
     # ------------------------------------------------------------------ scheduling
     def _queue(self, j, day, idx, trig, k):
@@ -332,8 +329,7 @@ class Campaigns(Mechanic):
             idx = idx[np.isin(c.segment[idx], seg)]
         tiers = self.target_tiers[j]
         if tiers.size:
-            tm = self.model.mechanic("tiers")
-            idx = idx[np.isin(tm.tier[idx], tiers)] if tm is not None else idx[:0]
+            idx = idx[np.isin(self.tiers.tier[idx], tiers)] if self.tiers is not None else idx[:0]
         return idx
 
     def _send(self, j, idx, day):
@@ -391,13 +387,13 @@ class Campaigns(Mechanic):
         # the offer or the points
         depth = 0.0
         if ch.bonus_points:
-            pm = self.model.mechanic("points")
+            pm = self.points
             if pm is not None:
                 members = idx[pm.member[idx]]
                 if members.size:
                     pm.grant(members, np.full(members.size, float(ch.bonus_points)))  # costed as points
                     s["bonus_points"][mo] += float(ch.bonus_points) * members.size
-        if ch.offer is not None and not (ch.bonus_points and self.model.mechanic("points") is not None):
+        if ch.offer is not None and not (ch.bonus_points and self.points is not None):
             self.offer_chain[idx] = j
             self.offer_until[idx] = day + ch.offer.valid_days - 1
             depth = ch.offer.discount
@@ -450,9 +446,8 @@ class Campaigns(Mechanic):
         return excess > 0
 
     def _deal_weight(self, idx):
-        disc = self.model.mechanic("discounts")
-        if disc is not None:
-            dp = disc.deal_proneness(idx)
+        if self.discounts is not None:
+            dp = self.discounts.deal_proneness(idx)
         else:
             dp = self.customers.deal_proneness[idx]
         return np.minimum(dp / self.dp_mean, 5.0)
@@ -558,9 +553,8 @@ class Campaigns(Mechanic):
             bc = self.by_chain[self.chains[k].name]
             bc["offers_used"][mo] += int((jj == k).sum())
             bc["cost"][mo] += float(off[jj == k].sum())
-        disc = self.model.mechanic("discounts")
-        if disc is not None:
-            disc.receive(r, self.offer_depth[jj])
+        if self.discounts is not None:
+            self.discounts.receive(r, self.offer_depth[jj])
 
     def after_orders(self, orders):
         day = orders.day

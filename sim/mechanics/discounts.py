@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import V_REF, response
 from sim.schema import Bool, Choice, Date, Effect, Int, ListOf, Num, NonNeg, Prob, Section, Str
 
@@ -154,6 +154,20 @@ class Discounts(Mechanic):
         }),
     })
 
+    FACTORS = ("intensity", "basket")
+    COLUMNS = (
+        Column("gain", np.float32, 0.0, doc="conditioning: deal proneness gained from discounts"),
+        Column("gain_day", np.int32, 0, doc="when gain was last brought up to date"),
+        Column("promo_depth", np.float32, 0.0),
+        Column("promo_since", np.int32, 0, doc="first day of the customer's current promotion run"),
+        Column("dip", np.float32, 0.0),
+        Column("dip_until", np.int32, FAR_PAST, doc="first day without the dip"),
+        Column("offer_kind", np.int16, -1),
+        Column("offer_until", np.int32, FAR_PAST, doc="last valid day"),
+        Column("offer_sent", np.int32, FAR_PAST, rows=lambda cfg: len(cfg.personal_offers),
+               doc="day each personal offer was last sent (one row per offer)"),
+    )
+
     # ------------------------------------------------------------------ set-up
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
@@ -189,18 +203,6 @@ class Discounts(Mechanic):
         launch = c.born_day[: c.n] <= 0
         self.dp_mean = float(c.deal_proneness[: c.n][launch].mean()) if launch.any() else 0.3
         self.dp_mean = max(self.dp_mean, 1e-3)
-        self.intensity = self.factor("intensity")
-        self.basket = self.factor("basket")
-        self.gain = self.column("gain", np.float32, 0.0)           # conditioning: deal proneness gained from discounts
-        self.gain_day = self.column("gain_day", np.int32, 0)        # when gain was last brought up to date
-        self.promo_depth = self.column("promo_depth", np.float32, 0.0)
-        self.promo_since = self.column("promo_since", np.int32, 0)     # first day of the customer's current promotion run
-        self.dip = self.column("dip", np.float32, 0.0)
-        self.dip_until = self.column("dip_until", np.int32, FAR_PAST)   # first day without the dip
-        self.offer_kind = self.column("offer_kind", np.int16, -1)
-        self.offer_until = self.column("offer_until", np.int32, FAR_PAST)  # last valid day
-        for k in range(len(config.personal_offers)):
-            self.column(f"offer_sent_{k}", np.int32, FAR_PAST)
         self.offer_depth = np.array([o.discount for o in config.personal_offers] + [0.0])
         self.offer_cap = np.array([np.inf if o.cap is None else o.cap for o in config.personal_offers] + [np.inf])
         # Promotions as horizon days; segment -1 = everyone.
@@ -228,11 +230,6 @@ class Discounts(Mechanic):
             "deal_proneness_gain_mean", "budget_suspended_days")}
 
     # ------------------------------------------------------------------ state helpers
-
-    @property
-    def offer_sent(self):
-        """Day each personal offer was last sent, per customer (columns grow with the base)."""
-        return [getattr(self, f"offer_sent_{k}") for k in range(len(self.config.personal_offers))]
     def gain_now(self, idx, day=None):
         """Deal proneness gained from discounts, faded to today."""
         day = self.model.day if day is None else day

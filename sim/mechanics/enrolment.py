@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.schema import Effect, Section
 
 NEVER = np.iinfo(np.int32).max
@@ -62,6 +62,10 @@ class Enrolment(Mechanic):
                             "seed assumption)",
                             doc="correlation of the propensity to join with the customer's own expected spend"),
     })
+    COLUMNS = (
+        Column("member", np.bool_, False, doc="has joined"),
+        Column("join_day", np.int32, UNSET, doc="the day from which the customer joins at an order (NEVER: does not)"),
+    )
 
     @classmethod
     def active(cls, programme) -> bool:
@@ -71,8 +75,6 @@ class Enrolment(Mechanic):
     def __init__(self, config, model):
         super().__init__(config, model)
         c = self.customers
-        self.member = self.column("member", np.bool_, False)
-        self.join_day = self.column("join_day", np.int32, UNSET)
         self._sel = config.selection
         self._scale = config.months_to_half * DAYS_PER_MONTH / math.log(2.0)
         # the launch base (a fresh cohort included: its first orders are on day 0) sets the scale of z
@@ -113,6 +115,9 @@ class Enrolment(Mechanic):
         delay = np.floor(self.model.streams["enrolment.delay"].exponential(uid, 0) * self._scale)
         day = np.minimum(np.asarray(start_day, dtype=np.float64) + delay, NEVER - 1)
         self.join_day[idx] = np.where(score > self._cut, day, NEVER).astype(np.int32)
+
+    def membership(self):
+        return self.member
 
     # ------------------------------------------------------------------ hooks
     def on_arrivals(self, idx):

@@ -59,7 +59,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import perceived, response
 from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 
@@ -143,6 +143,27 @@ class Points(Mechanic):
         }),
     })
 
+    requires = ("enrolment",)          # points are for members
+    uses = ("tiers", "subscription")   # their earn multipliers stack on the points'
+    # members who join at an order earn on it; rewards are redeemed on what is left to pay after
+    # every price reduction; an order earns at the tier it qualified for
+    after = ("enrolment", "discounts", "subscription", "tiers")
+    FACTORS = ("intensity", "dropout", "basket")
+    COLUMNS = (
+        Column("balance", np.float64, 0.0, doc="usable points"),
+        Column("pending", np.float64, 0.0, doc="earned, not yet usable"),
+        Column("month_earned", np.float32, 0.0),
+        Column("rewards", np.int32, 0, doc="rewards redeemed by the customer"),
+        Column("reset_until", np.int32, -(2**30)),
+        # points per customer per month earned (whole points: float32 is exact to 16.7 million)
+        Column("lots", np.float32, 0.0, rows=lambda cfg: cfg.expiry.months_after_earning + 1,
+               when=lambda cfg: bool(cfg.expiry.months_after_earning), doc="points by the month they were earned"),
+        # f(v) depends on fixed traits and the earn multiplier: kept per customer, recomputed when
+        # the multiplier moves (a tier or a paid membership changes it)
+        Column("_f", np.float64, 0.0),
+        Column("_f_mult", np.float64, np.nan),
+    )
+
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         if cfg.earn_per_currency == 0 and cfg.earn_per_order == 0 and cfg.welcome_points == 0:
@@ -152,10 +173,6 @@ class Points(Mechanic):
     def __init__(self, config, model):
         super().__init__(config, model)
         cfg = config
-        self.enrolment = model.mechanic("enrolment")
-        # the mechanics whose multipliers stack on points (both run before points in the day)
-        self._tiers = model.mechanic("tiers")
-        self._subscription = model.mechanic("subscription")
         self.threshold = cfg.redemption.threshold
         self.value = cfg.point_value
         if cfg.reward_cost_ratio is not None:
@@ -166,16 +183,6 @@ class Points(Mechanic):
         self.expire_months = cfg.expiry.months_after_earning
         n_lots = (self.expire_months + 1) if self.expire_months else 1
         self.n_lots = n_lots
-        self.balance = self.column("balance", np.float64, 0.0)     # usable points
-        self.pending = self.column("pending", np.float64, 0.0)     # earned, not yet usable
-        self.month_earned = self.column("month_earned", np.float32, 0.0)
-        self.rewards = self.column("rewards", np.int32, 0)         # rewards redeemed by the customer
-        self.reset_until = self.column("reset_until", np.int32, -(2**30))
-        self.intensity = self.factor("intensity")
-        self.dropout = self.factor("dropout")
-        self.basket = self.factor("basket")
-        # points per customer per month earned (whole points: float32 is exact to 16.7 million)
-        self.lots = np.zeros((n_lots, self.customers.capacity), dtype=np.float32) if self.expire_months else None
         self._launch_month = self.calendar.month_of(max(model.day, 0))
         self._releases: dict[int, list] = {}     # day -> [(idx, points)] pending points becoming usable
         self._reset_ends: dict[int, list] = {}   # day -> [idx] whose post-reward reset ends
@@ -189,17 +196,6 @@ class Points(Mechanic):
         self._ssp_per_point = self.value * (1.0 - cfg.expected_breakage)
         self._gg_sum = np.zeros(11)
         self._gg_n = np.zeros(11)
-        # f(v) depends on fixed traits and the earn multiplier: kept per customer, recomputed when
-        # the multiplier moves (a tier or a paid membership changes it)
-        self._f = self.column("_f", np.float64, 0.0)
-        self._f_mult = self.column("_f_mult", np.float64, np.nan)
-
-    def grow(self, capacity):
-        super().grow(capacity)
-        if self.lots is not None:
-            new = np.zeros((self.n_lots, capacity), dtype=np.float32)
-            new[:, : self.lots.shape[1]] = self.lots
-            self.lots = new
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -284,11 +280,11 @@ class Points(Mechanic):
 
     def multiplier(self, idx):
         """Points per currency multiplier: the tier's and a paid membership's, stacked."""
-        if self._tiers is None and self._subscription is None:
+        if self.tiers is None and self.subscription is None:
             return np.ones(len(idx))
-        mult = self._tiers.earn_multiplier(idx) if self._tiers is not None else np.ones(len(idx))
-        if self._subscription is not None:
-            mult = mult * self._subscription.earn_multiplier(idx)
+        mult = self.tiers.earn_multiplier(idx) if self.tiers is not None else np.ones(len(idx))
+        if self.subscription is not None:
+            mult = mult * self.subscription.earn_multiplier(idx)
         return mult
 
     def reward_rate(self, idx, multiplier=None):
@@ -431,9 +427,8 @@ class Points(Mechanic):
         self.month_earned[r] += pts.astype(np.float32)
         orders.points[pos] = pts
         self._issue(r, pts, orders.day, paid=paid)
-        tiers = self.model.mechanic("tiers")
-        if tiers is not None:
-            tiers.points_earned(r, pts)
+        if self.tiers is not None:
+            self.tiers.points_earned(r, pts)
         self._refresh(r)
 
     def end_month(self, month, day):

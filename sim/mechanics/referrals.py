@@ -50,7 +50,7 @@ import numpy as np
 
 from sim.customers import TRAIT_NAMES
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import response
 from sim.schema import Bool, Effect, Int, NonNeg, Section
 
@@ -105,6 +105,14 @@ class Referrals(Mechanic):
                                        doc="e-folding time of the margin edge, days"),
         }),
     })
+    # the friend's discount is what is left of it after every other price reduction
+    after = ("discounts", "subscription", "tiers", "points", "campaigns")
+    FACTORS = ("dropout", "basket")
+    COLUMNS = (
+        Column("referrer", np.int64, -1, doc="slot of the customer who referred this one"),
+        Column("made", np.int32, 0, doc="referrals this customer has made"),
+        Column("fake", np.bool_, False),
+    )
 
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
@@ -115,11 +123,6 @@ class Referrals(Mechanic):
         super().__init__(config, model)
         c = self.customers
         self.b = config.behaviour
-        self.referrer = self.column("referrer", np.int64, -1)   # slot of the customer who referred this one
-        self.made = self.column("made", np.int32, 0)             # referrals this customer has made
-        self.fake = self.column("fake", np.bool_, False)
-        self.dropout = self.factor("dropout")
-        self.basket = self.factor("basket")
         self._kids = np.empty(1024, dtype=np.int64)              # referred customers' slots ...
         self._kid_ref = np.empty(1024, dtype=np.int64)           # ... and their referrers' slots
         self._n_kids = 0

@@ -62,7 +62,7 @@ import numpy as np
 import simpy
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 
 MIN_PER_DAY = 1440.0
@@ -224,6 +224,8 @@ class ServiceDesk(Mechanic):
                               doc="agents the business pays for without the programme: the ledger books only staff beyond "
                                   "(or short of) them"),
     })
+    FACTORS = ("dropout",)
+    COLUMNS = (Column("contacted", np.bool_, False),)
 
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
@@ -243,8 +245,6 @@ class ServiceDesk(Mechanic):
         self.exp = cfg.experience
         # the desk's cost to the programme: agents beyond those the no-programme business already pays
         self._staff_cost = (cfg.staff - cfg.baseline_staff) * cfg.staff_cost_per_day
-        self.dropout = self.factor("dropout")
-        self.contacted = self.column("contacted", np.bool_, False)
         launch = np.flatnonzero(c.present[: c.n]) if c.present[: c.n].any() else np.arange(c.n)
         self._ss_mean = float(c.service_sensitivity[launch].mean()) or 1.0
         h = cfg.handling

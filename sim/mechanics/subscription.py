@@ -53,7 +53,7 @@ import numpy as np
 from scipy.special import expit
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import perceived, response
 from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Prob, Section
 
@@ -134,6 +134,19 @@ class Subscription(Mechanic):
                                       "(size a seed assumption)", doc="dropout hazard x (1 - this x f(v)) while a member"),
         }),
     })
+    uses = ("points",)      # a membership that multiplies points is worth those extra points
+    after = ("discounts",)  # the members' discount applies to the price after any promotion
+    FACTORS = ("intensity", "basket", "dropout")
+    COLUMNS = (
+        Column("state", np.int8, NONE),
+        Column("term_end", np.int32, NEVER),
+        Column("term_start", np.int32, NEVER),
+        Column("paid_terms", np.int16, 0, doc="paid terms started"),
+        Column("term_value", np.float64, 0.0, doc="savings realised this term"),
+        Column("considered_month", np.int32, NEVER),
+        Column("left_day", np.int32, NEVER),
+        Column("trialled", np.bool_, False),
+    )
 
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
@@ -159,17 +172,6 @@ class Subscription(Mechanic):
         self.delivery_fee = self.economics.delivery_fee if self.b.free_delivery else 0.0
         self.delivery_cost = (cfg.delivery_cost if cfg.delivery_cost is not None else self.economics.delivery_fee) \
             if self.b.free_delivery else 0.0
-        self.state = self.column("state", np.int8, NONE)
-        self.term_end = self.column("term_end", np.int32, NEVER)
-        self.term_start = self.column("term_start", np.int32, NEVER)
-        self.paid_terms = self.column("paid_terms", np.int16, 0)        # paid terms started
-        self.term_value = self.column("term_value", np.float64, 0.0)    # savings realised this term
-        self.considered_month = self.column("considered_month", np.int32, NEVER)
-        self.left_day = self.column("left_day", np.int32, NEVER)
-        self.trialled = self.column("trialled", np.bool_, False)
-        self.intensity = self.factor("intensity")
-        self.basket = self.factor("basket")
-        self.dropout = self.factor("dropout")
         # weights are relative to the launch base, so documented sizes hold for the average customer
         launch = np.flatnonzero(c.present[: c.n]) if c.present[: c.n].any() else np.arange(c.n)
         self._ps_mean = float(c.resp_ps) or 1.0
@@ -209,7 +211,7 @@ class Subscription(Mechanic):
         w = c.responsiveness[idx].astype(np.float64)
         basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
         v = w * (self.delivery_fee / basket + self.b.discount)
-        points = self.model.mechanic("points")
+        points = self.points
         if points is not None and self.b.earn_multiplier != 1.0:
             plain = perceived(*points.reward_rate(idx, multiplier=np.ones(idx.size)), w, self.delay_half_days)
             more = perceived(*points.reward_rate(idx, multiplier=np.full(idx.size, self.b.earn_multiplier)), w,
@@ -236,6 +238,9 @@ class Subscription(Mechanic):
     def ever_joined(self):
         """Who has been a member (trial or paid) at some point."""
         return self.trialled | (self.paid_terms > 0)
+
+    def membership(self):
+        return self.ever_joined()
 
     def _weights(self, idx):
         c = self.customers

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.mechanics.base import Mechanic
+from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import perceived, response
 from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Prob, Section, Str
 
@@ -55,6 +55,11 @@ LEVEL = Section(doc="a tier", fields={
 })
 
 NEVER = -(2**30)
+
+
+def _has_money(cfg) -> bool:
+    """Does some level give money's worth (a discount, free delivery, extra points), not status only?"""
+    return any(lv.discount or lv.free_delivery or lv.earn_multiplier != 1.0 for lv in cfg.levels)
 
 
 class Tiers(Mechanic):
@@ -112,6 +117,26 @@ class Tiers(Mechanic):
         }),
     })
 
+    requires = ("enrolment",)  # tiers are for members
+    uses = ("points",)         # qualifying on points, and a level's extra points are part of its worth
+    # members who join at an order qualify on it; the tier discount applies to the price after
+    # promotions and a membership's discount; when both grant free delivery, the membership books it
+    after = ("enrolment", "discounts", "subscription")
+    FACTORS = ("intensity", "dropout", "basket")
+    COLUMNS = (
+        Column("tier", np.int8, 0),
+        Column("months_below", np.int16, 0),
+        Column("demoted_day", np.int32, NEVER),
+        Column("lost_worth", np.float32, 0.0, doc="the worth a demotion took away"),
+        Column("ever_promoted", np.bool_, False),
+        Column("pushed", np.bool_, False, doc="the requalification push is on for them"),
+        Column("qual", np.float64, 0.0, doc="value in the current window"),
+        Column("ring", np.float32, 0.0, rows=lambda cfg: cfg.window_months, when=lambda cfg: cfg.window == "rolling",
+               doc="qualifying value by month of the rolling window"),
+        Column("_money_worth", np.float64, np.nan, rows=lambda cfg: len(cfg.levels), when=_has_money,
+               doc="each level's money benefits to the customer, from fixed traits (NaN: not yet known)"),
+    )
+
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         th = [lv.threshold for lv in cfg.levels]
@@ -131,7 +156,6 @@ class Tiers(Mechanic):
         super().__init__(config, model)
         cfg = config
         lv = cfg.levels
-        self.enrolment = model.mechanic("enrolment")
         self.thresholds = np.array([x.threshold for x in lv])
         self.multiplier = np.array([x.earn_multiplier for x in lv], dtype=np.float64)
         self.discount = np.array([x.discount for x in lv])
@@ -140,39 +164,15 @@ class Tiers(Mechanic):
         self.status = np.array([x.status_value for x in lv])
         self.n_levels = len(lv)
         self.b = cfg.behaviour
-        self.tier = self.column("tier", np.int8, 0)
-        self.months_below = self.column("months_below", np.int16, 0)
-        self.demoted_day = self.column("demoted_day", np.int32, NEVER)
-        self.lost_worth = self.column("lost_worth", np.float32, 0.0)  # the worth a demotion took away
-        self.ever_promoted = self.column("ever_promoted", np.bool_, False)
-        self.pushed = self.column("pushed", np.bool_, False)  # the requalification push is on for them
-        self.qual = self.column("qual", np.float64, 0.0)  # value in the current window
-        self.intensity = self.factor("intensity")
-        self.dropout = self.factor("dropout")
-        self.basket = self.factor("basket")
-        self.ring = None
-        if cfg.window == "rolling":
-            self.ring = np.zeros((cfg.window_months, self.customers.capacity), dtype=np.float32)
         self.dilution_factor = np.ones(self.n_levels)
         self._status_seek_mean = float(self.customers.status_seeking[: self.customers.n].mean() or 1.0)
-        self._money = self.discount.any() or self.free_delivery.any() or (self.multiplier != 1.0).any()
-        self._money_worth = None  # customers x levels: the levels' money benefits, from fixed traits (kept)
+        self._money = _has_money(cfg)
+        self._money_known = False  # _money_worth is filled for the whole base the first time it is needed
         months = model.n_months
         self.monthly = {f"tier_{x.name}": np.zeros(months) for x in lv}
         self.monthly.update(upgrades=np.zeros(months), downgrades=np.zeros(months))
         self._push_active = False  # calendar windows: the last push_days of the year
         self._started = False
-
-    def grow(self, capacity):
-        super().grow(capacity)
-        if self._money_worth is not None:
-            new = np.full((capacity, self.n_levels), np.nan)
-            new[: self._money_worth.shape[0]] = self._money_worth
-            self._money_worth = new
-        if self.ring is not None:
-            new = np.zeros((self.ring.shape[0], capacity), dtype=np.float32)
-            new[:, : self.ring.shape[1]] = self.ring
-            self.ring = new
 
     # ------------------------------------------------------------------ helpers used by other mechanics
     def earn_multiplier(self, idx):
@@ -200,14 +200,14 @@ class Tiers(Mechanic):
         c = self.customers
         out = np.zeros((idx.size, self.n_levels))
         if self._money:
-            if self._money_worth is None:  # every customer at once, the first time (later arrivals as they come)
-                self._money_worth = np.full((c.capacity, self.n_levels), np.nan)
-                self._money_worth[: c.n] = self._money_worth_of(np.arange(c.n))
-            known = self._money_worth[idx]
+            if not self._money_known:  # every customer at once, the first time (later arrivals as they come)
+                self._money_known = True
+                self._money_worth[:, : c.n] = self._money_worth_of(np.arange(c.n)).T
+            known = self._money_worth[:, idx].T  # customers x levels (a copy)
             todo = np.isnan(known[:, 0])
             if todo.any():
                 known[todo] = self._money_worth_of(idx[todo])
-                self._money_worth[idx[todo]] = known[todo]
+                self._money_worth[:, idx[todo]] = known[todo].T
             out += known
         if self.status.any():
             s = c.status_seeking[idx].astype(np.float64) / self._status_seek_mean
@@ -221,7 +221,7 @@ class Tiers(Mechanic):
         basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
         fee = self.economics.delivery_fee
         out = w[:, None] * (self.discount[None, :] + self.free_delivery[None, :] * (fee / basket)[:, None])
-        points = self.model.mechanic("points")
+        points = self.points
         if points is not None and (self.multiplier != 1.0).any():
             # the extra points a level earns, at the points' own (delayed) value
             at = np.stack([perceived(*points.reward_rate(idx, multiplier=np.full(idx.size, m)), w,

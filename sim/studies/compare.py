@@ -12,25 +12,21 @@ from sim.errors import ScenarioError
 from sim.results import Comparison
 from sim.work import BASELINE
 
-SHARED = ("customers", "horizon_days", "start_date", "metrics", "seed")
-# economics a baseline depends on; programme costs and the delivery fee given up belong to each strategy
-SHARED_ECONOMICS = ("currency", "gross_margin", "discount_rate")
-
-
 def check_comparable(scenarios):
+    """Strategies share one baseline: each must agree with the first on every field the baseline depends on
+    (sim.scenario.BASELINE, the list that also keys the baseline's records); the first that differs is named."""
     first = scenarios[0]
-    ref = first.resolved()
     for sc in scenarios[1:]:
-        other = sc.resolved()
-        for key in SHARED:
-            if other[key] != ref[key]:
-                raise ScenarioError(sc.file, key, f"differs from {first.file}; strategies are compared on the same "
-                                                  f"{key.replace('_', ' ')} (move the difference into the programme, "
-                                                  "or run them separately)")
-        for key in SHARED_ECONOMICS:
-            if other["economics"][key] != ref["economics"][key]:
-                raise ScenarioError(sc.file, f"economics.{key}", f"differs from {first.file}; the no-programme baseline "
-                                    "depends on it, so strategies must share it")
+        key = sc.baseline_difference(first)
+        if key is None:
+            continue
+        if key.startswith("economics."):
+            # programme costs and the delivery fee given up belong to each strategy; these the baseline books
+            raise ScenarioError(sc.file, key, f"differs from {first.file}; the no-programme baseline "
+                                "depends on it, so strategies must share it")
+        raise ScenarioError(sc.file, key, f"differs from {first.file}; strategies are compared on the same "
+                                          f"{key.replace('_', ' ')} (move the difference into the programme, "
+                                          "or run them separately)")
 
 
 def strategy_names(scenarios) -> list:
@@ -45,7 +41,7 @@ def strategy_names(scenarios) -> list:
 
 
 def compare(scenarios, *, workers=None, backend=None, scheduler=None, store=None, progress=None) -> Comparison:
-    from sim.api import run_arms
+    from sim.runner import run_arms
     check_comparable(scenarios)
     first = scenarios[0]
     arms = dict(zip(strategy_names(scenarios), scenarios))

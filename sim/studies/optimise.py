@@ -75,62 +75,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.errors import Interrupted, ScenarioError, UserError, whole_option
-from sim.schema import Int, Num, Section
-from sim.studies.priors import Raw
+from sim.studies.schemas import MEASURES, STAGE_WIDTH
 from sim.studies.sweep import Factor, factor, parse_factor
 
 # Replication seeds of each stage: the selection and the re-estimate never reuse the search's.
 SEARCH_FROM, SELECT_FROM, CONFIRM_FROM, ROBUST_FROM = 0, 1000, 2000, 3000
-STAGE_WIDTH = 1000
 ROBUST_SEEDS = 4            # replication seeds the robustness draws cycle over (as the PSA's)
 NO_PROGRAMME = "no programme"
 
 
-@dataclass(frozen=True)
-class Measure:
-    direction: str       # as an objective: maximize or minimize
-    kind: str            # money, ratio, points
-    label: str
-
-
-MEASURES = {
-    "incremental_profit": Measure("maximize", "money", "incremental profit over the horizon"),
-    "npv": Measure("maximize", "money", "net present value of the incremental profit (economics.discount_rate)"),
-    "roi": Measure("maximize", "ratio", "return on programme cost (incremental profit / programme cost)"),
-    "retention_lift": Measure("maximize", "points", "retention lift (0.01 = 1 point)"),
-    "liability_end": Measure("minimize", "money", "points liability at the end of the horizon"),
-    "programme_cost": Measure("minimize", "money", "programme cost over the horizon"),
-    "programme_cost_per_member": Measure("minimize", "money", "programme cost per member"),
-}
 OBJECTIVES = tuple(MEASURES)
 DEFAULT_OBJECTIVE = "incremental_profit"
 DEFAULT_INDIFFERENCE = {"money": "0.2%", "ratio": 0.05, "points": 0.002}  # money: share of the baseline's profit
-
-SCHEMA = Section(optional=True, doc="an optimisation of the programme's design, for loyalsim optimise", fields={
-    "budget": Int(40, lo=1, hi=100000, doc="designs (trials) to try"),
-    "objective": Raw("what to maximise: incremental_profit (default), npv, roi, retention_lift; a list of two "
-                     "names for a trade-off (e.g. [incremental_profit, liability_end])"),
-    "constraints": Raw("a list of 'name<=value' or 'name>=value' (names: " + ", ".join(MEASURES) + ")"),
-    "replications": Int(2, lo=1, hi=STAGE_WIDTH, doc="replications per trial in the search"),
-    "batch": Int(4, lo=1, hi=1000, doc="trials proposed at once (the same for any number of workers)"),
-    "seed": Int(None, lo=0, nullable=True, doc="the search's seed (default: the scenario's)"),
-    "vary": Section(open_keys=True, doc="field path: 'low:high', a list of values, or {low: L, high: H}"),
-    "select": Section(doc="the selection among the finalists", fields={
-        "finalists": Int(5, lo=1, hi=50, doc="best feasible designs that go to the selection (with no programme)"),
-        "indifference": Raw("the indifference zone: an amount in the objective's units, or 'x%' of the "
-                            "baseline's profit (default 0.2%)"),
-        "confidence": Num(0.95, "probability of selecting the best finalist when it leads the others by at least the "
-                          "indifference zone",
-                          lo=0.5, hi=0.999),
-        "initial": Int(10, lo=2, hi=STAGE_WIDTH, doc="first-stage replications of each finalist"),
-        "max_replications": Int(200, lo=2, hi=STAGE_WIDTH, doc="the most replications a finalist gets"),
-        "confirm": Int(10, lo=0, hi=STAGE_WIDTH, doc="fresh replications that re-estimate the chosen design"),
-    }),
-    "robust": Section(doc="robustness to the uncertain assumptions (--robust)", fields={
-        "draws": Int(40, lo=2, hi=10000, doc="draws of the uncertain assumptions"),
-    }),
-})
-
 
 # --------------------------------------------------------------------------- measures of one replication
 
@@ -491,7 +447,7 @@ class SimulationEvaluator:
     """Designs ({field: value} overrides of one scenario) run on replication seeds, through run_variants."""
 
     def __init__(self, scenario, *, workers=None, backend=None, scheduler=None, store=None):
-        from sim.api import as_store
+        from sim.runner import as_store
         from sim.executors import default_workers
         self.scenario = scenario
         self.workers = workers or default_workers()

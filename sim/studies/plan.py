@@ -73,7 +73,7 @@ def plan(variants: list, replications, workers: int = 2) -> tuple[list, dict]:
 def run_variants(variants: list, replications, *, workers=None, backend=None, scheduler=None, store=None,
                  progress=None):
     """Run every variant against its baseline; returns ({(variant, replication): Outcome}, interrupted)."""
-    from sim.api import execute
+    from sim.runner import execute
     from sim.executors import default_workers
     units, keys = plan(variants, replications, workers or default_workers())
     found, interrupted = execute(units, workers=workers, backend=backend, scheduler=scheduler, store=store,

@@ -37,19 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.schema import Bool, Int, Section, Spec
 
-
-class Raw(Spec):
-    """A value taken as written (checked where it is used)."""
-
-    default = None
-
-    def __init__(self, doc=""):
-        self.doc = doc
-
-    def check(self, value, path, file):
-        return value
 
 DISTRIBUTIONS = {
     "uniform": ("low", "high"),
@@ -64,16 +52,6 @@ DISTRIBUTIONS = {
 OPTIONAL = {"truncnormal": ("low", "high"), "beta": ("low", "high")}
 NOT_PRIORS = ("response.intensity", "response.basket", "response.dropout", "response.referrals",
               "response.campaigns")  # calibration knobs: their range would double count the effects'
-
-SCHEMA = Section(optional=True, doc="uncertainty over assumptions, for loyalsim psa", fields={
-    "draws": Int(200, lo=2, hi=100000, doc="parameter sets the PSA draws"),
-    "replications": Int(4, lo=1, hi=1000, doc="replication seeds the draws cycle over"),
-    "defaults": Bool(True, "add every behavioural default's evidence range as a triangular prior"),
-    "parameters": Section(open_keys=True, doc="field path: {dist: ..., ...}"),
-    "groups": Section(open_keys=True, doc="group name: [field paths], for the value of partial information"),
-    "correlation": Raw("a list of [field, field, rho]: a Gaussian copula between parameters"),
-})
-
 
 @dataclass
 class Prior:

@@ -7,7 +7,7 @@ def staffing_tradeoff(scenario, staff_levels, replication=0, backend="serial"):
     """Rows (dicts) of staff, staff cost, service level, mean wait, abandoned share,
     retention rate, latent survival and profit, with each level's change against the
     no-programme baseline."""
-    from sim.api import run_arms
+    from sim.runner import run_arms
     arms = {f"staff={s}": scenario.with_overrides({"programme.service.staff": int(s)}) for s in staff_levels}
     res = run_arms(scenario, arms, replication + 1, backend=backend)
     base = res.records("baseline")[replication].metrics

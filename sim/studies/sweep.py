@@ -38,22 +38,11 @@ from sim.documents import stamp
 from sim.errors import ScenarioError, UserError
 from sim.metrics import clean
 from sim.plain import plain
-from sim.schema import Choice, Int, Section
+from sim.studies.schemas import DESIGNS
 from sim.studies.plan import run_variants
 
-DESIGNS = ("grid", "lhs", "sobol", "morris")
 METRICS = ("revenue", "orders", "retention_rate", "average_check", "purchase_frequency", "programme_cost",
            "profit", "lifetime_value")
-
-SCHEMA = Section(optional=True, doc="a parameter sweep, for loyalsim sweep", fields={
-    "design": Choice(DESIGNS, "grid", "grid: every combination; lhs: Latin hypercube; sobol: Saltelli sample "
-                                      "and Sobol indices; morris: elementary effects"),
-    "samples": Int(32, lo=1, hi=100000, doc="lhs: points; sobol: base sample N (N x (2k + 2) points); "
-                                            "morris: trajectories (r x (k + 1) points)"),
-    "replications": Int(None, lo=1, hi=1000, nullable=True, doc="replications per point (default: the scenario's)"),
-    "vary": Section(open_keys=True, doc="field path: 'low:high:n', 'low:high' or a list of values"),
-})
-
 
 @dataclass
 class Factor:
