@@ -87,6 +87,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beyond-evidence", action="store_true",
                         help="with --response: let the strengths go past the evidence ranges (to the schema's limit, 20x "
                              "the defaults) to see what reaching the lifts would take; the block is written with a warning")
+    parser.add_argument("--acquisition-per-day", type=float, metavar="X",
+                        help="genuinely new customers a day, if you know it (default: estimated with the log's left "
+                             "edge taken out; the report says how)")
+    parser.add_argument("--acquisition-from", metavar="DATE",
+                        help="first purchases from DATE on are new customers: the rate is their count a day from DATE "
+                             "to the calibration end")
+    parser.add_argument("--no-twin", action="store_true",
+                        help="with --out: do not write the twin (the per-customer Parquet file beside the block)")
+    parser.add_argument("--twin-salt", metavar="HEX|FILE",
+                        help="the salt of the twin's customer hashes (hex, or a .salt file from an earlier run) to "
+                             "keep the hashes equal across calibrations; default: a new salt, written beside the twin")
     parser.add_argument("--maxiter", type=int, default=500, metavar="N",
                         help="optimiser iteration limit per fit (default: 500)")
 
@@ -108,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if args.maxiter < 1:
         raise UserError(f"--maxiter: {args.maxiter} is not allowed; use a positive number of iterations")
     _check_out(args)
+    if args.acquisition_per_day is not None and args.acquisition_from:
+        raise UserError("calibrate: give --acquisition-per-day or --acquisition-from, not both")
 
     result = calibrate(
         args.file,
@@ -122,23 +135,36 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         segments=args.segments,
         maxiter=args.maxiter,
+        acquisition_per_day=args.acquisition_per_day,
+        acquisition_from=args.acquisition_from,
     )
+    # warnings and problems first, then the results (a reader of a long report sees them at the top)
+    problems = result.problems()
+    if problems:
+        print("loyalsim: calibrate: " + "; ".join(problems) + "; no parameters written", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(report_dict(result), allow_nan=False))
     else:
         print(report_text(result))
-
-    problems = result.problems()
     if problems:
-        print("loyalsim: calibrate: " + "; ".join(problems) + "; no parameters written", file=sys.stderr)
         return 2
     if args.out:
+        block = result.population_block()
+        twin_note = ""
+        if not args.no_twin:
+            from calibration.twin import new_salt, read_salt, twin_path, twin_table, write_twin
+            tpath = twin_path(args.out)
+            salt = read_salt(args.twin_salt) if args.twin_salt else new_salt(tpath)
+            write_twin(tpath, twin_table(result, salt), result)
+            block["customers"]["twin"] = tpath.name
+            twin_note = (f", the twin of its {result.summary.n_customers:,} customers to {tpath} "
+                         f"(customer ids as salted hashes; the salt is in {tpath}.salt: keep it private)")
         write_population_block(
-            args.out, result.population_block(), source=result.log.source,
+            args.out, block, source=result.log.source,
             n_customers=result.summary.n_customers, n_transactions=result.log.n_transactions,
             segments=result.segments,
         )
-        note = f"wrote the population block to {args.out}"
+        note = f"wrote the population block to {args.out}" + twin_note
         from calibration.population import uncertainty_block, write_uncertainty_block
         unc = uncertainty_block(result.purchase_fit, result.spend_fit)
         if unc["uncertainty"]["parameters"]:

@@ -127,7 +127,16 @@ class LoyaltyModel:
         """
         cfg = self.scenario.cfg.customers
         n = cfg.initial
-        if cfg.start == "fresh" or cfg.history_days == 0:
+        twin = None
+        if cfg.start == "twin":
+            # the real customers of a log (sim.twin): their rows are filled in below
+            from sim import twin as twin_file
+            meta, cols = twin_file.load(cfg.twin, cfg.sample)
+            order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
+            twin = meta, {k: v[order] for k, v in cols.items()}
+            n = order.size
+            born = np.zeros(n, dtype=np.int32)
+        elif cfg.start == "fresh" or cfg.history_days == 0:
             born = np.zeros(n, dtype=np.int32)
         else:
             # A mature base acquired at a steady rate over the history (day -H .. -1).
@@ -139,6 +148,9 @@ class LoyaltyModel:
         uids = np.arange(total, dtype=np.uint64)
         idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
         c.n_scheduled = total
+        if twin is not None:
+            from sim import twin as twin_file
+            twin_file.fill(c, idx[:n], self.scenario, self.streams, *twin, launch_month=self.calendar.month_of(0))
         # Responsiveness is normalised on the launch base so its mean is 1
         # (each default effect size then holds for the average customer).
         launch = idx[:n]
