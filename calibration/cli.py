@@ -50,7 +50,66 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
+    register_backtest(subparsers)
     return parser
+
+
+def register_backtest(subparsers) -> argparse.ArgumentParser:
+    """Add the ``backtest`` subcommand: the twin's no-programme world against the log's holdout."""
+    parser = subparsers.add_parser(
+        "backtest", help="check the simulated world against what the log's customers did next",
+        description="Calibrate on the log up to --calibration-end, run the no-programme world of the twin (the real "
+                    "customers at that date) through the holdout, and set it against what those customers actually "
+                    "did: repeat transactions, revenue, active customers, by month and per customer.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Example:\n  loyalsim backtest orders.csv --calibration-end 2024-06-30 -r 20 --html backtest.html")
+    parser.add_argument("file", metavar="FILE", help="transaction log (as for loyalsim calibrate)")
+    parser.add_argument("--calibration-end", metavar="DATE", required=True,
+                        help="last day of the calibration period (YYYY-MM-DD)")
+    parser.add_argument("--holdout-end", metavar="DATE", help="last day of the holdout (default: the log's last day)")
+    parser.add_argument("-r", "--replications", type=int, default=20, metavar="N",
+                        help="simulated worlds (default: 20)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--customer-col", metavar="NAME", help="customer id column")
+    parser.add_argument("--date-col", metavar="NAME", help="purchase date column")
+    parser.add_argument("--amount-col", metavar="NAME", help="order value column")
+    parser.add_argument("--date-format", metavar="FMT", help="strftime format of the dates")
+    parser.add_argument("--time-unit", choices=TIME_UNITS, default="week", help="unit of time (default: week)")
+    parser.add_argument("--model", choices=MODEL_CHOICES, default="best", help="purchase model (default: best)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the text report")
+    parser.add_argument("--html", metavar="FILE", help="write a small HTML page with the tracking plot")
+    parser.set_defaults(func=run_backtest)
+    return parser
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """Run ``loyalsim backtest``; return the exit code."""
+    if not 2 <= args.replications <= 1000:
+        raise UserError(f"--replications: {args.replications}; allowed: 2 to 1000 (the range needs several worlds)")
+    if args.html:
+        from reports.html.page import check_writable
+        check_writable(args.html)
+    from calibration.backtest import backtest
+    from sim.documents import stamp
+    from sim.plain import plain
+    from sim.verdict import of_backtest
+    doc = backtest(args.file, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
+                   replications=args.replications, seed=args.seed, time_unit=args.time_unit, model=args.model,
+                   customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
+                   date_format=args.date_format)
+    doc = stamp("backtest", plain(doc))
+    doc["verdict"] = of_backtest(doc).as_dict()
+    if args.json:
+        print(json.dumps(doc, allow_nan=False))
+    else:
+        from reports.terminal import render
+        print(render(doc))
+    if args.html:
+        from reports.html import render_backtest
+        from reports.html.page import write_report
+        write_report(args.html, render_backtest(doc))
+        print(f"wrote the backtest page to {args.html}", file=sys.stderr if args.json else sys.stdout)
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

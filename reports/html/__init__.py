@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reports.html.backtest import render_backtest
 from reports.html.compare import render_compare
 from reports.html.inputs import (
     RunInputs, StudyInputs, compare_inputs, load_saved_compare, load_saved_run, load_saved_study, optimise_inputs,
@@ -31,7 +32,7 @@ from reports.html.run import render_run
 from reports.html.sweep import render_sweep
 from sim.errors import UserError
 
-__all__ = ["RunInputs", "StudyInputs", "check_writable", "compare_inputs", "load_saved_run", "optimise_inputs",
+__all__ = ["RunInputs", "render_backtest", "StudyInputs", "check_writable", "compare_inputs", "load_saved_run", "optimise_inputs",
            "psa_inputs", "render_compare", "render_optimise", "render_page", "render_psa", "render_run",
            "render_saved", "render_sweep", "run_inputs", "sweep_inputs", "write_report"]
 
