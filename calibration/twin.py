@@ -145,7 +145,8 @@ def write_twin(path, table: pd.DataFrame, result) -> Path:
     meta = {
         "loyalsim.kind": "twin", "loyalsim.format": str(FORMAT), "loyalsim.version": __version__,
         "model": fit.model, "calibration_end": result.summary.calibration_end.date().isoformat(),
-        "customers": str(len(table)), "twin_id": uuid.uuid4().hex, "window_days": str(WINDOW_DAYS), "source": str(result.log.source),
+        "customers": str(len(table)), "twin_id": uuid.uuid4().hex, "window_days": str(WINDOW_DAYS),
+        "source": str(result.log.source),
     }
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **{k: str(v) for k, v in meta.items()}})

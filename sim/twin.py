@@ -51,7 +51,7 @@ def _parquet(path):
         raise DataError(f"customers.twin: {p} does not exist; write it with loyalsim calibrate LOG --out FILE.yaml")
     try:
         return pq.ParquetFile(p)
-    except Exception as e:  # pyarrow raises several kinds for a file that is not Parquet
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError, its IO errors OSErrors
         raise DataError(f"customers.twin: {p} is not a Parquet file ({type(e).__name__}); expected the twin "
                         "loyalsim calibrate writes") from None
 
