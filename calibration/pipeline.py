@@ -42,8 +42,8 @@ class Calibration:
     acquisition: Acquisition | None = None
 
     # a launch base that this acquisition rate would more than double within this many days is listed
-    # under problems (a year: the schema's default horizon)
-    DOUBLING_DAYS = 365
+    # under problems (two years: the horizon of the library's scenarios and of the grocery log)
+    DOUBLING_DAYS = 730
 
     @property
     def purchase_model(self) -> str | None:
@@ -73,7 +73,7 @@ class Calibration:
             if added > self.summary.n_customers:
                 problems.append(
                     f"the acquisition estimate, {self.acquisition.per_day:.4g} new customers a day, would add "
-                    f"{added:,.0f} customers in a year to a base of {self.summary.n_customers:,} (more than double it); "
+                    f"{added:,.0f} customers in two years to a base of {self.summary.n_customers:,} (more than double it); "
                     "if that is right, confirm it with --acquisition-per-day, or say from when first purchases are "
                     "new customers with --acquisition-from DATE")
         if not self.spend_fit.converged:
