@@ -244,7 +244,7 @@ def test_calibrate_writes_the_twin_and_a_scenario_runs_from_it(tmp_path, capsys)
                                 "  include: ../pop.yaml\n  start: twin\n  sample: 0.5\n")
     assert main(["run", str(sub / "s.yaml"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["scenario"]["customers"]["initial"] == round(0.5 * 2357)
+    assert doc["customers_at_launch"] == round(0.5 * 2357)
 
 
 def test_calibrate_json_has_the_acquisition_and_problems_come_first(tmp_path, capfd):
