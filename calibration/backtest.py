@@ -39,7 +39,6 @@ def backtest(source, *, calibration_end, holdout_end=None, replications: int = 2
              time_unit: str = "week", model: str = "best", maxiter: int = 500, **read_options) -> dict:
     """The backtest as plain data (see the module docstring); raises DataError for a log it cannot judge."""
     from calibration.pipeline import calibrate
-    from calibration.twin import hash_ids, twin_table, write_twin
     if calibration_end is None:
         raise DataError("backtest: --calibration-end is required: the last day of the calibration period")
     result = calibrate(source, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
@@ -54,6 +53,14 @@ def backtest(source, *, calibration_end, holdout_end=None, replications: int = 2
         raise DataError(f"backtest: {result.log.source} has {repeaters} customers with a repeat purchase in the "
                         f"calibration period; a backtest needs at least {MIN_REPEAT_CUSTOMERS} (a later "
                         "--calibration-end, or a longer log)")
+    return simulate_holdout(result, replications=replications, seed=seed)
+
+
+def simulate_holdout(result, *, replications: int = 20, seed: int = 1) -> dict:
+    """The backtest of a calibration that has a holdout (what calibrate's own report ends with, too)."""
+    from calibration.twin import hash_ids, twin_table, write_twin
+    summary = result.summary
+    days = int((summary.holdout_end - summary.calibration_end).days)
     problems = [p for p in result.problems() if "acquisition" not in p]  # acquisition is not simulated here
     if problems:
         raise DataError("backtest: " + "; ".join(problems))

@@ -201,10 +201,11 @@ def run(args: argparse.Namespace) -> int:
     problems = result.problems()
     if problems:
         print("loyalsim: calibrate: " + "; ".join(problems) + "; no parameters written", file=sys.stderr, flush=True)
+    check = _backtest_check(result, args)
     if args.json:
-        print(json.dumps(report_dict(result), allow_nan=False))
+        print(json.dumps({**report_dict(result), "backtest": check}, allow_nan=False))
     else:
-        print(report_text(result))
+        print(report_text(result) + _backtest_lines(check))
     if problems:
         return 2
     if args.out:
@@ -232,6 +233,53 @@ def run(args: argparse.Namespace) -> int:
             note += f", and the fitted parameters' uncertainty to {upath} (for loyalsim psa)"
         print(note, file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+BACKTEST_WORLDS = 5            # calibrate's own check: a few worlds (loyalsim backtest runs 20 by default)
+BACKTEST_MAX_CUSTOMERS = 200_000  # above this the check is left to loyalsim backtest (it would double the wait)
+
+
+def _backtest_check(result, args) -> dict | None:
+    """With a holdout: the twin's no-programme world against it, in brief (None without one)."""
+    summary = result.summary
+    if not summary.has_holdout or result.problems():
+        return None
+    if summary.n_customers > BACKTEST_MAX_CUSTOMERS:
+        return {"skipped": f"{summary.n_customers:,} customers: run loyalsim backtest for the check"}
+    from calibration.backtest import MIN_HOLDOUT_DAYS, MIN_REPEAT_CUSTOMERS, simulate_holdout
+    days = (summary.holdout_end - summary.calibration_end).days
+    if days < MIN_HOLDOUT_DAYS or int((summary.customers["frequency"] > 0).sum()) < MIN_REPEAT_CUSTOMERS:
+        return {"skipped": f"the holdout needs {MIN_HOLDOUT_DAYS} days and {MIN_REPEAT_CUSTOMERS} repeat customers"}
+    from sim.plain import plain
+    from sim.verdict import of_backtest
+    doc = plain(simulate_holdout(result, replications=BACKTEST_WORLDS))
+    keep = ("holdout", "per_customer_correlation", "closed_form_correlation", "acquisition_per_day", "replications",
+            "tolerance")
+    brief = {k: doc[k] for k in keep}
+    brief["verdict"] = of_backtest(doc).as_dict()
+    return brief
+
+
+def _backtest_lines(check) -> str:
+    if not check:
+        return ""
+    if "skipped" in check:
+        return f"\n\nBacktest: not run ({check['skipped']})."
+    h = check["holdout"]
+    s = h["simulated"]
+    out = ["", "", f"Backtest: the twin's no-programme world over the holdout ({check['replications']} worlds; "
+           "loyalsim backtest for the months and more worlds)"]
+    for key, label in (("transactions", "repeat transactions"), ("revenue", "revenue"),
+                       ("active_customers", "active customers")):
+        out.append(f"  {label:22} actual {h['actual'][key]:>12,.0f}   simulated {s[key]['mean']:>12,.0f}   "
+                   f"error {100 * (h['error'][key] or 0):+.1f}%")
+    corr, closed = check["per_customer_correlation"], check["closed_form_correlation"]
+    if corr is not None and closed is not None:
+        out.append(f"  per-customer correlation {corr:.3f} (closed form {closed:.3f})")
+    v = check["verdict"]
+    out.append(f"  {v['headline']}: {v['sentence']}")
+    out += [f"  {n}" for n in v["notes"]]
+    return "\n".join(out)
 
 
 def _check_out(args):
