@@ -100,6 +100,10 @@ def read(path, sample=None) -> tuple[dict, dict]:
     meta = describe(path)
     table = _parquet(path).read(columns=list(REQUIRED))
     cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in REQUIRED}
+    del table
+    for name, values in cols.items():  # kept for the run (load's cache): half the memory in float32
+        if values.dtype == np.float64:
+            cols[name] = values.astype(np.float32)
     rows = sample_rows(cols["customer_hash"].astype(np.uint64), sample)
     if rows.size < cols["x"].size:
         cols = {k: v[rows] for k, v in cols.items()}

@@ -230,7 +230,7 @@ def test_calibrate_writes_the_twin_and_a_scenario_runs_from_it(tmp_path, capsys)
     out = tmp_path / "pop.yaml"
     assert main(["calibrate", str(CDNOW), "--calibration-end", "1997-09-30", "--out", str(out)]) == 0
     text = capsys.readouterr()
-    assert "Base and acquisition" in text.out and "closed-cohort" in text.out
+    assert "Base and acquisition" in text.out and "closed-cohort" in text.out and "Backtest: the twin" in text.out
     import yaml
     block = yaml.safe_load(out.read_text())["customers"]
     assert block["twin"] == "pop.twin.parquet" and block["initial"] == 2357
@@ -287,7 +287,7 @@ def test_backtest_refuses_a_short_holdout_and_too_few_repeaters(tmp_path, capsys
     from sim.cli import main
     assert main(["backtest", str(CDNOW), "--calibration-end", "1998-06-10"]) == 2
     assert "at least 28" in capsys.readouterr().err
-    log, _ = make_log(existing=150, days=DAYS, seed=4)
+    log, _ = make_log(existing=80, days=DAYS, seed=4)
     path = tmp_path / "small.csv"
     write_csv(log, path)
     assert main(["backtest", str(path), "--calibration-end", CAL_END]) == 2
