@@ -31,8 +31,10 @@ def make_twin(customers: int, folder: Path) -> Path:
     from calibration.synthetic import make_log
     from calibration.transactions import read_transactions
     from calibration.twin import twin_table, write_twin
-    log, _ = make_log(existing=20_000, acquisition_per_day=10.0, days=547, seed=1, r=0.9, alpha=50.0, s=0.6,
-                      beta=600.0)
+    # the flagship's own customers (scenarios/bases/retailer.yaml): r 0.9, alpha 22 weeks (154 days), a mean
+    # life of about 2.4 years (mu = s / beta = 0.6 / 525 a day), orders of about 1,500
+    log, _ = make_log(existing=20_000, acquisition_per_day=10.0, days=547, seed=1, r=0.9, alpha=154.0, s=0.6,
+                      beta=525.0, p=6.25, q=3.74, gamma=658.0)
     path = folder / "log.parquet"
     log.to_parquet(path, index=False)
     result = calibrate(read_transactions(path), calibration_end="2024-12-30")

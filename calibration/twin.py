@@ -108,6 +108,8 @@ def twin_table(result, salt: bytes) -> pd.DataFrame:
     table["spend_shape"] = np.full(x.size, sp["p"])
     table["nu_shape"] = sp["q"] + sp["p"] * x
     table["nu_rate"] = sp["gamma"] + x * zbar
+    for name in ("p_alive", "rate_shape", "rate_rate", "drop_a", "drop_b", "spend_shape", "nu_shape", "nu_rate"):
+        table[name] = table[name].astype(np.float32)   # 7 digits: more than a posterior's parameters carry
     # a stable order, independent of the log's row order: by hash
     return table.sort_values("customer_hash", kind="stable").reset_index(drop=True)
 

@@ -146,11 +146,15 @@ class LoyaltyModel:
         total = n + acquired_born.size
         c = Customers(int(total * 1.05) + 64)  # 5% reserve for referred customers
         uids = np.arange(total, dtype=np.uint64)
-        idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
-        c.n_scheduled = total
-        if twin is not None:
+        if twin is None:
+            idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        else:
+            # the twin's rows take their traits and history from the file; paid acquisitions are drawn as usual
             from sim import twin as twin_file
+            idx = np.concatenate([c.reserve(uids[:n], born),
+                                  c.add(uids[n:], acquired_born, self.scenario, self.streams)])
             twin_file.fill(c, idx[:n], self.scenario, self.streams, *twin, launch_month=self.calendar.month_of(0))
+        c.n_scheduled = total
         # Responsiveness is normalised on the launch base so its mean is 1
         # (each default effect size then holds for the average customer).
         launch = idx[:n]

@@ -115,18 +115,9 @@ def read(path, sample=None) -> tuple[dict, dict]:
     return meta, cols
 
 
-_CACHE: dict = {}
-
-
 def load(path, sample=None) -> tuple[dict, dict]:
-    """``read``, kept for the last twin read (every replication of a run starts from the same file)."""
-    p = Path(path)
-    stat = p.stat() if p.is_file() else None
-    key = (str(p), stat.st_mtime_ns if stat else None, stat.st_size if stat else None, sample)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = read(path, sample)
-    return _CACHE[key]
+    """``read``, once per launch base (not kept: a million customers' columns are 160 MB a run would carry)."""
+    return read(path, sample)
 
 
 def fill(c, idx, scenario, streams, meta, t, launch_month: int):
@@ -140,6 +131,7 @@ def fill(c, idx, scenario, streams, meta, t, launch_month: int):
         seg[names == name] = i  # the twin's RFM segments map onto scenario segments of the same name
     c.segment[idx] = seg
     c.segment_names = seg_names
+    c.responsiveness[idx] = 1.0
     x = t["x"].astype(np.int64)
     first = np.rint(t["T_days"]).astype(np.int32)
     last = np.rint(t["days_since_last"]).astype(np.int32)
