@@ -202,11 +202,14 @@ def test_the_backtest_passes_on_logs_of_known_truth(case, tmp_path):
     assert abs(err["transactions"]) < TOLERANCE["transactions"], err
     assert abs(err["revenue"]) < TOLERANCE["revenue"], err
     assert doc["closed_form_correlation"] - doc["per_customer_correlation"] < TOLERANCE["correlation"]
-    # the simulated mean by calibration frequency matches the closed-form conditional expectation: each row
-    # is a mean over >= 30 customers x 10 worlds, a relative SE of a few percent; 15% bounds it
+    # the simulated mean by calibration frequency matches the closed-form conditional expectation. A customer's
+    # holdout count is heavy-tailed (a Gamma rate times a Poisson count): measured on this log, one customer-world
+    # of the x = 0 row has an SD of about 4 purchases against a mean of 1.2, so 200 customers x 10 worlds give an
+    # SE of 0.09 (7%); rows of repeat buyers are tighter (SD about the mean). 4 SE: 30% for x = 0, 15% for the rest
     for row in doc["by_frequency"]:
-        if row["customers"] >= 30 and row["closed_form_mean"] > 0.5:
-            assert abs(row["simulated_mean"] / row["closed_form_mean"] - 1) < 0.15, row
+        if row["customers"] >= 50 and row["closed_form_mean"] > 0.5:
+            tolerance = 0.30 if row["frequency"] == "0" else 0.15
+            assert abs(row["simulated_mean"] / row["closed_form_mean"] - 1) < tolerance, row
 
 
 @pytest.mark.slow
