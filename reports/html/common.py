@@ -138,6 +138,17 @@ def evidence_cell(r) -> Cell:
                 "strong" if r.get("grade") in ("direction", "assumption") else "")
 
 
+def bound_lines(doc: dict, what: str) -> list:
+    """One line per varied field the summary lists in at_bound: where the value sits in its range."""
+    out = []
+    for b in doc.get("at_bound") or []:
+        side = "top" if b["bound"] == "high" else "bottom"
+        out.append(f"At a bound: {what}'s {b['field']} is {value_text(b['value'])}, at the {side} of its range "
+                   f"({value_text(b['low'])} to {value_text(b['high'])}); the best setting may lie beyond it, so "
+                   "widen the range and run again.")
+    return out
+
+
 def value_text(v) -> str:
     if v is None:
         return "none"

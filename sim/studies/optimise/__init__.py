@@ -73,7 +73,7 @@ selection, confirmation, robustness), ``study`` (the three steps in order), ``re
 from __future__ import annotations
 
 from sim.studies.optimise.evaluator import SimulationEvaluator, measures_of, no_programme_measures
-from sim.studies.optimise.files import best_yaml, check_storage, storage_url, write_outputs
+from sim.studies.optimise.files import best_yaml, check_storage, stated_yaml, storage_url, write_outputs
 from sim.studies.optimise.problem import (
     CONFIRM_FROM, DEFAULT_INDIFFERENCE, DEFAULT_OBJECTIVE, NO_PROGRAMME, OBJECTIVES, ROBUST_FROM, ROBUST_SEEDS,
     SEARCH_FROM, SELECT_FROM, Constraint, Problem, check_factor, nice_step, parse_constraint, problem_block, problem_of,
@@ -90,5 +90,5 @@ __all__ = [
     "SimulationEvaluator", "best_yaml", "check_factor", "check_storage", "cvar", "design_key", "design_label",
     "finalists_of", "measures_of", "nice_step", "no_programme_measures", "open_study", "pareto_rows",
     "parse_constraint", "problem_block", "problem_of", "resolve_indifference", "run_optimise", "running_trial",
-    "search", "storage_url", "tidy", "trial_rows", "unique_labels", "write_outputs",
+    "search", "stated_yaml", "storage_url", "tidy", "trial_rows", "unique_labels", "write_outputs",
 ]

@@ -38,6 +38,19 @@ def best_yaml(scenario, design: dict, doc: dict | None = None) -> str:
 
 # --------------------------------------------------------------------------- files
 
+RESOLVED = "scenario.resolved.yaml"
+
+
+def stated_yaml(scenario, problem) -> str:
+    """The resolved scenario with the ``optimise:`` block that states this problem, as YAML: what the report's
+    reproduce section shows, and what ``loyalsim optimise`` runs again with no options."""
+    import yaml
+
+    from sim.studies.optimise.problem import problem_block
+    stated = scenario.with_overrides({"optimise": problem_block(problem)})
+    return yaml.safe_dump(stated.resolved(), sort_keys=False)
+
+
 def storage_url(out_dir):
     """Optuna's SQLite storage in DIR/optuna.db (None: in memory, not resumable)."""
     if out_dir is None:
@@ -109,7 +122,8 @@ def storage_error(storage, error) -> UserError:
 
 
 def write_outputs(out_dir, scenario, res: OptimiseResult, doc: dict, fmt="parquet") -> list:
-    """best.yaml, trials.<fmt>, evaluations.<fmt>, summary.json and (two objectives) pareto.csv in out_dir."""
+    """best.yaml, trials.<fmt>, evaluations.<fmt>, summary.json, scenario.resolved.yaml (with the problem as its
+    optimise: block, for ``loyalsim report DIR``) and (two objectives) pareto.csv in out_dir."""
     from pathlib import Path
 
     out = Path(out_dir)
@@ -144,6 +158,8 @@ def write_outputs(out_dir, scenario, res: OptimiseResult, doc: dict, fmt="parque
                  **{o: r["means"][o] for o in res.problem.objectives}} for r in res.pareto]
         pd.DataFrame(rows).to_csv(out / "pareto.csv", index=False)
         written.append("pareto.csv")
+    (out / RESOLVED).write_text(stated_yaml(scenario, res.problem))
+    written.append(RESOLVED)
     (out / "summary.json").write_text(json.dumps(plain(doc), indent=2) + "\n")
     written.append("summary.json")
     return written

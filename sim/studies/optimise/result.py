@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.studies.optimise.problem import NO_PROGRAMME, SEARCH_FROM, Problem, _factor_doc, _mean
 from sim.studies.schemas import MEASURES
+from sim.studies.sweep import at_bound
 
 
 def design_key(design: dict) -> str:
@@ -64,6 +65,14 @@ class OptimiseResult:
             if d < len(self.finalists):
                 return d
         return None
+
+    def bounded_design(self) -> dict | None:
+        """The design whose place in the ranges the summary reports (at_bound): the chosen one, or when no
+        programme wins, the best programme design of the selection (where a wider range may find one that
+        pays); none for a trade-off (a front has no one design)."""
+        if self.problem.multi or self.selection is None:
+            return None
+        return self.chosen_design if self.chosen_design is not None else self.design(self.best_programme)
 
     def estimate(self, d=None) -> dict:
         """The objective of design d (default: the chosen one) on the confirmation replications, which neither
@@ -124,6 +133,7 @@ class OptimiseResult:
                 doc["confirm_replications"] = self.confirm_replications
         if self.selection is not None:
             doc.update(self._selection_doc(best_obs))
+        doc["at_bound"] = at_bound(p.factors, self.bounded_design())
         if self.robust:
             doc["robust"] = self.robust
         if self.interrupted:
