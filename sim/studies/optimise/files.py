@@ -107,8 +107,11 @@ def check_storage(storage, study_name: str):
                         "optimise search; move it away or use another --out")
     others = [n for n in names if n != study_name]
     if others and study_name not in names:
-        what = "loyalsim optimise" if all(n.startswith("loyalsim-optimise-") for n in others) else "another tool"
-        raise UserError(f"{path}: holds the trials of another problem ({what} study {others[0]}; this one is "
+        ours = [n for n in others if n.startswith("loyalsim-optimise-")]
+        if not ours:
+            raise UserError(f"{path}: holds Optuna studies of another tool ({', '.join(others[:3])}), not the trials of "
+                            "a loyalsim optimise search; move it away or use another --out")
+        raise UserError(f"{path}: holds the trials of another optimisation problem (study {ours[0]}; this one is "
                         f"{study_name}: a different scenario, --vary, --objective, --constraint, --replications, "
                         "--batch or --seed); " + _what_to_do(path))
 
