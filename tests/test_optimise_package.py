@@ -217,3 +217,27 @@ def test_a_torn_or_foreign_optuna_database_is_one_line_and_exit_2(tmp_path, make
     assert line.startswith(f"loyalsim: {out / 'optuna.db'}:") and words in line, line
     assert "another --out" in line and ("delete it" in line or "move it away" in line), line
     assert (out / "optuna.db").read_bytes() == before   # nothing written into it
+
+
+def test_only_running_trial_reaches_into_a_private_attribute():
+    """Read from the source (ast): outside ``self``, no attribute whose name starts with one underscore is read
+    anywhere in the optimiser package but in search.running_trial, so an Optuna release that renames one breaks
+    one function, which the version test above runs. Checked once on a planted example, to show it can fail."""
+    import ast
+
+    def private_reads(source: str) -> set:
+        found = set()
+        for fn in ast.walk(ast.parse(source)):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                            and not (isinstance(node.value, ast.Name) and node.value.id == "self")):
+                        found.add(fn.name)
+        return found
+
+    assert private_reads("def f(study, t):\n    return study._storage.get(t._trial_id)\n") == {"f"}
+    seen = {}
+    for path in sorted((ROOT / "sim" / "studies" / "optimise").glob("*.py")):
+        for name in private_reads(path.read_text()):
+            seen.setdefault(name, []).append(path.name)
+    assert seen == {"running_trial": ["search.py"]}, seen

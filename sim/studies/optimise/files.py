@@ -5,7 +5,7 @@ import json
 
 from sim.errors import UserError
 from sim.plain import plain
-from sim.studies.optimise.result import OptimiseResult, _cell
+from sim.studies.optimise.result import OptimiseResult, table_cell
 
 
 # --------------------------------------------------------------------------- the best design as a scenario
@@ -157,7 +157,7 @@ def write_outputs(out_dir, scenario, res: OptimiseResult, doc: dict, fmt="parque
         written.insert(0, "best.yaml")
     if res.problem.multi and res.pareto:
         import pandas as pd
-        rows = [{"trial": r["trial"], **{f.field: _cell(r["design"].get(f.field)) for f in res.problem.factors},
+        rows = [{"trial": r["trial"], **{f.field: table_cell(r["design"].get(f.field)) for f in res.problem.factors},
                  **{o: r["means"][o] for o in res.problem.objectives}} for r in res.pareto]
         pd.DataFrame(rows).to_csv(out / "pareto.csv", index=False)
         written.append("pareto.csv")

@@ -106,7 +106,7 @@ class Problem:
         return 1.0 if MEASURES[name or self.objective].direction == "maximize" else -1.0
 
     def study_name(self) -> str:
-        doc = {"identity": self.identity, "factors": [_factor_doc(f) for f in self.factors],
+        doc = {"identity": self.identity, "factors": [factor_doc(f) for f in self.factors],
                "objectives": self.objectives, "constraints": [c.text() for c in self.constraints],
                "replications": self.replications, "batch": self.batch, "seed": self.seed}
         return "loyalsim-optimise-" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -159,7 +159,7 @@ def tidy(v: float) -> float:
     return float(f"{float(v):.12g}")
 
 
-def _factor_doc(f: Factor) -> dict:
+def factor_doc(f: Factor) -> dict:
     return {"field": f.field, "low": f.low, "high": f.high, "values": f.values, "integer": f.integer}
 
 
@@ -359,6 +359,7 @@ def problem_block(problem: Problem) -> dict:
         block["robust"] = {"draws": problem.robust_draws}
     return block
 
-def _mean(values) -> float:
+def mean_of(values) -> float:
+    """The mean of the defined values (None and NaN left out); NaN when none is."""
     x = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return float(np.mean(x)) if x else math.nan

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.studies.optimise.problem import NO_PROGRAMME, SEARCH_FROM, Problem, _factor_doc, _mean
+from sim.studies.optimise.problem import NO_PROGRAMME, SEARCH_FROM, Problem, factor_doc, mean_of
 from sim.studies.schemas import MEASURES
 from sim.studies.sweep import at_bound
 
@@ -17,7 +17,7 @@ def design_key(design: dict) -> str:
     return json.dumps(design, sort_keys=True, default=str)
 
 
-# --------------------------------------------------------------------------- the whole study
+# --------------------------------------------------------------------------- the result
 
 @dataclass
 class OptimiseResult:
@@ -111,7 +111,7 @@ class OptimiseResult:
             "objective": obj, "objectives": p.objectives, "directions": p.directions,
             "objective_kind": kind, "objective_kinds": [MEASURES[o].kind for o in p.objectives],
             "constraints": [c.text() for c in p.constraints],
-            "varied": [f.field for f in p.factors], "bounds": [_factor_doc(f) for f in p.factors],
+            "varied": [f.field for f in p.factors], "bounds": [factor_doc(f) for f in p.factors],
             "sampler": "NSGA-II" if p.multi else "TPE", "seed": p.seed, "budget": p.budget,
             "batch": p.batch,
             "trials": {"told": len([r for r in self.rows if r["state"] != "running"]), "complete": len(complete),
@@ -215,7 +215,7 @@ class OptimiseResult:
         vals = self.confirm.get(label)
         if not vals:
             return {}
-        return {m: _mean(v) for m, v in vals.items()}
+        return {m: mean_of(v) for m, v in vals.items()}
 
     def _paired_confirm(self, a, b) -> dict | None:
         from sim.metrics import interval
@@ -237,7 +237,7 @@ class OptimiseResult:
         rows = []
         for r in self.rows:
             row = {"trial": r["trial"], "state": r["state"],
-                   **{f.field: _cell(r["design"].get(f.field)) for f in p.factors},
+                   **{f.field: table_cell(r["design"].get(f.field)) for f in p.factors},
                    "replications": len(r["replications"]),
                    **{m: r["means"].get(m) for m in MEASURES}, "members": r["means"].get("members"),
                    "feasible": r["feasible"], "violated": "; ".join(r["violated"]) or None,
@@ -277,7 +277,8 @@ class OptimiseResult:
         return {"summary": self.summary(), "trials": self.trials_table()}
 
 
-def _cell(v):
+def table_cell(v):
+    """A design value as a table cell: lists and mappings as their JSON text."""
     return json.dumps(v) if isinstance(v, (list, dict)) else v
 
 

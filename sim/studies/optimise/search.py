@@ -6,7 +6,7 @@ import hashlib
 import math
 
 from sim.plain import plain
-from sim.studies.optimise.problem import SEARCH_FROM, Problem, _mean
+from sim.studies.optimise.problem import SEARCH_FROM, Problem, mean_of
 
 
 # --------------------------------------------------------------------------- the search
@@ -147,7 +147,7 @@ def search(problem: Problem, evaluator, storage=None, progress=None):
         got = evaluator.evaluate([designs[i] for i in ok], reps) if ok else {}
         for j, i in enumerate(ok):
             vals = {m: [got[(j, r)][m] for r in reps] for m in got[(j, reps[0])]}
-            means = {m: _mean(v) for m, v in vals.items()}
+            means = {m: mean_of(v) for m, v in vals.items()}
             trial = running_trial(study, batch[i])
             trial.set_user_attr("design", designs[i])
             trial.set_user_attr("replications", reps)
@@ -184,7 +184,7 @@ def trial_rows(problem: Problem, study) -> list:
             continue
         design = t.user_attrs.get("design") or (problem.design_of(t.params) if t.params else {})
         vals = t.user_attrs.get("values") or {}
-        means = {m: _mean([math.nan if x is None else x for x in v]) for m, v in vals.items()}
+        means = {m: mean_of([math.nan if x is None else x for x in v]) for m, v in vals.items()}
         state = {TrialState.COMPLETE: "complete", TrialState.FAIL: "failed", TrialState.RUNNING: "running"}.get(
             t.state, t.state.name.lower())
         viol = [c.violation(means.get(c.measure, math.nan)) for c in problem.constraints] if means else []

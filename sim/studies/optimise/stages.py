@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from sim.studies.optimise.problem import (
-    CONFIRM_FROM, NO_PROGRAMME, ROBUST_FROM, ROBUST_SEEDS, SELECT_FROM, Problem, _mean, resolve_indifference,
+    CONFIRM_FROM, NO_PROGRAMME, ROBUST_FROM, ROBUST_SEEDS, SELECT_FROM, Problem, mean_of, resolve_indifference,
 )
 from sim.studies.optimise.evaluator import no_programme_measures
 from sim.studies.optimise.result import OptimiseResult, design_key, design_label, unique_labels
@@ -48,7 +48,7 @@ def pareto_rows(problem: Problem, rows: list) -> list:
     return sorted(front, key=lambda r: -problem.sign() * r["means"][problem.objective])
 
 
-def _select(res: OptimiseResult, evaluator, progress=None):
+def select(res: OptimiseResult, evaluator, progress=None):
     from sim.studies.selection import kn
     p = res.problem
     designs = [r["design"] for r in res.finalists]
@@ -90,7 +90,7 @@ def _select(res: OptimiseResult, evaluator, progress=None):
     res.selection_measures = {key: v for key, v in res.selection_measures.items() if key in kept}
 
 
-def _confirm(res: OptimiseResult, evaluator):
+def confirm(res: OptimiseResult, evaluator):
     """The chosen design (and the runner-up) on fresh replications neither the search nor the selection used."""
     p = res.problem
     if p.confirm <= 0 or res.selection is None:
@@ -111,7 +111,7 @@ def _confirm(res: OptimiseResult, evaluator):
         res.confirm[labels[d]] = {m: [x[m] for x in ms] for m in ms[0]}
 
 
-def _confirm_front(res: OptimiseResult, evaluator):
+def confirm_front(res: OptimiseResult, evaluator):
     """Two objectives: the front's designs on fresh replications, and the front they make there."""
     p = res.problem
     n = p.confirm or p.initial
@@ -125,7 +125,7 @@ def _confirm_front(res: OptimiseResult, evaluator):
         ms = [got[(j, r)] for r in reps]
         vals = {m: [x[m] for x in ms] for m in ms[0]}
         res.confirm[labels[j]] = vals
-        means = {m: _mean(v) for m, v in vals.items()}
+        means = {m: mean_of(v) for m, v in vals.items()}
         viol = [c.violation(means.get(c.measure, math.nan)) for c in p.constraints]
         rows.append({"trial": res.finalists[j]["trial"], "design": d, "means": means, "values": {},
                      "replications": reps, "feasible": all(v <= 0 for v in viol), "violated": [], "error": None,
@@ -144,7 +144,7 @@ def cvar(values, share=0.10, maximise=True) -> float:
     return float(x[:n].mean())
 
 
-def _robust(res: OptimiseResult, evaluator, progress=None):
+def robust_stage(res: OptimiseResult, evaluator, progress=None):
     p = res.problem
     if not hasattr(evaluator, "evaluate_draws"):
         return

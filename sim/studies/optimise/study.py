@@ -6,8 +6,7 @@ import numpy as np
 from sim.studies.optimise.problem import Problem
 from sim.studies.optimise.result import OptimiseResult
 from sim.studies.optimise.search import search, trial_rows
-from sim.studies.optimise.stages import _confirm, _confirm_front, _robust, _select, finalists_of, pareto_rows
-
+from sim.studies.optimise.stages import confirm, confirm_front, finalists_of, pareto_rows, robust_stage, select
 
 
 def run_optimise(problem: Problem, evaluator, *, storage=None, progress=None, scenario=None) -> OptimiseResult:
@@ -29,11 +28,11 @@ def run_optimise(problem: Problem, evaluator, *, storage=None, progress=None, sc
     if problem.multi:
         res.pareto = pareto_rows(problem, rows)
         res.finalists = res.pareto[:max(problem.finalists, 1) * 2]
-        _confirm_front(res, evaluator)
+        confirm_front(res, evaluator)
     else:
         res.finalists = finalists_of(problem, rows, problem.finalists)
-        _select(res, evaluator, bar("selection"))
-        _confirm(res, evaluator)
+        select(res, evaluator, bar("selection"))
+        confirm(res, evaluator)
     if problem.robust_draws:
-        _robust(res, evaluator, bar("robustness"))
+        robust_stage(res, evaluator, bar("robustness"))
     return res
