@@ -14,6 +14,7 @@ from sim.studies.sweep import Factor, at_bound
 
 VIP = SCENARIOS / "subscription_vip.yaml"
 TINY = ["--set", "customers.initial=800", "--set", "horizon_days=90", "--set", "customers.history_days=90"]
+FEE = "programme.subscription.fee=19:60"
 
 
 # --------------------------------------------------------------------------- Optuna: versions and the one private access
@@ -197,6 +198,14 @@ def _other_tool_study(path):
     _optuna_db(path, "hyperparameters")
 
 
+def _newer_optuna(path):
+    import sim
+    sc = sim.load(VIP, {k: int(v) for k, v in (a.split("=") for a in TINY[1::2])})
+    _optuna_db(path, opt.problem_of(sc, vary=[FEE], budget=2).study_name())   # this problem's study, a later schema
+    with sqlite3.connect(path) as con:          # as a later Optuna's schema would mark it
+        con.execute("update alembic_version set version_num = 'v9.0.0.z'")
+
+
 def _other_problem(path):
     _optuna_db(path)   # a loyalsim study of another problem (its name is another hash)
 
@@ -204,13 +213,14 @@ def _other_problem(path):
 @pytest.mark.parametrize("make, words", [
     (_truncated, "damaged"), (_garbage, "damaged or not a database"), (_other_tool, "another tool"),
     (_other_tool_study, "another tool"), (_other_problem, "another optimisation problem"),
+    (_newer_optuna, "Optuna cannot open"),
 ])
 def test_a_torn_or_foreign_optuna_database_is_one_line_and_exit_2(tmp_path, make, words):
     out = tmp_path / "out"
     out.mkdir()
     make(out / "optuna.db")
     before = (out / "optuna.db").read_bytes()
-    r = invoke("optimise", VIP, *TINY, "--vary", "programme.subscription.fee=19:60", "--budget", "2", "--out", out)
+    r = invoke("optimise", VIP, *TINY, "--vary", FEE, "--budget", "2", "--out", out)
     assert r.returncode == 2, (r.stdout, r.stderr)
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in line, line
@@ -241,3 +251,35 @@ def test_only_running_trial_reaches_into_a_private_attribute():
         for name in private_reads(path.read_text()):
             seen.setdefault(name, []).append(path.name)
     assert seen == {"running_trial": ["search.py"]}, seen
+
+
+def test_a_database_that_fails_mid_search_is_one_line_and_keeps_what_was_told(tmp_path, monkeypatch):
+    """The disk fills (or another process locks the file) while the search tells a trial: one line naming the
+    file, exit 2; the trials told before it stay in the database, and the same command afterwards finishes."""
+    import optuna
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import OperationalError
+    real_tell, calls = optuna.study.Study.tell, {"n": 0}
+
+    def failing_tell(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:   # as Optuna's storage reports a failed commit: its own error, from the database's
+            raise StorageInternalError("An exception is raised during the commit.") from OperationalError(
+                "UPDATE trials", {}, Exception("database or disk is full"))
+        return real_tell(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.study.Study, "tell", failing_tell)
+    args = ["optimise", VIP, *TINY, "--vary", "programme.subscription.fee=19:60", "--budget", "4", "--batch", "2",
+            "--finalists", "1", "--initial", "2", "--max-replications", "2", "--confirm", "0", "-j", "1",
+            "--out", tmp_path / "out"]
+    r = invoke(*args)
+    line = r.stderr.strip()
+    assert r.returncode == 2 and len(line.splitlines()) == 1 and "Traceback" not in line, r.stderr
+    assert line.startswith(f"loyalsim: {tmp_path / 'out' / 'optuna.db'}:") and "disk is full" in line, line
+    monkeypatch.setattr(optuna.study.Study, "tell", real_tell)
+    done = [t for t in optuna.load_study(study_name=None, storage=f"sqlite:///{tmp_path / 'out' / 'optuna.db'}")
+            .get_trials() if t.state.is_finished()]
+    assert len(done) == 2
+    again = invoke(*args, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["trials"]["told"] == 4

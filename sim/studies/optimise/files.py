@@ -116,12 +116,16 @@ def check_storage(storage, study_name: str):
                         "--batch or --seed); " + _what_to_do(path))
 
 
-def storage_error(storage, error) -> UserError:
-    """Optuna could not open its storage: one line naming the file, with Optuna's reason."""
-    path = _database_path(storage) or storage
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return UserError(f"{path}: Optuna cannot open the search's database ({type(error).__name__}: {reason[:200]}); "
-                     + (_what_to_do(path) if _database_path(storage) else "check the storage"))
+def storage_error(storage, error, doing="open") -> UserError:
+    """Optuna could not open (or read or write) its storage: one line naming the file, with the reason."""
+    path = _database_path(storage)
+    error = error.__cause__ or error      # Optuna's StorageInternalError says less than the database's own error
+    reason = (str(error).splitlines() or [""])[0][:200] or type(error).__name__
+    if path is None:
+        return UserError(f"{storage}: Optuna cannot {doing} the search's storage ({type(error).__name__}: {reason})")
+    todo = ("another search may be using this --out: let it finish, or use another --out" if "locked" in reason
+            else _what_to_do(path))
+    return UserError(f"{path}: Optuna cannot {doing} the search's database ({type(error).__name__}: {reason}); {todo}")
 
 
 def write_outputs(out_dir, scenario, res: OptimiseResult, doc: dict, fmt="parquet") -> list:

@@ -121,9 +121,24 @@ def open_study(problem: Problem, storage=None):
 
 
 def search(problem: Problem, evaluator, storage=None, progress=None):
-    """Run (or continue) the search until ``budget`` trials are told; returns the Optuna study."""
-    from optuna.trial import TrialState
+    """Run (or continue) the search until ``budget`` trials are told; returns the Optuna study. A storage that
+    fails mid-search (a full disk, a file torn or locked by another process) is a UserError naming the file;
+    what was told before it stays in the database and in the result store."""
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sim.studies.optimise.files import storage_error
     study = open_study(problem, storage)
+    try:
+        return _search(problem, evaluator, study, progress)
+    except (SQLAlchemyError, StorageInternalError) as e:   # Optuna wraps a failed commit in StorageInternalError
+        if storage is None:
+            raise
+        raise storage_error(storage, e, "read or write") from None
+
+
+def _search(problem: Problem, evaluator, study, progress):
+    from optuna.trial import TrialState
     dists = problem.distributions()
     reps = list(range(SEARCH_FROM, SEARCH_FROM + problem.replications))
     while True:
