@@ -56,7 +56,13 @@ seeded by the trial's number and the trials told before it, and every
 evaluation is a pure function of the design and the replication seed, it ends
 with the same trials and the same choice as a run never interrupted. The batch
 size is a setting of its own (``--batch``, default 4), not the worker count, so
-the trials do not depend on the machine either.
+the trials do not depend on the machine either. A database that is torn, of another tool or of
+another problem is refused in one line naming it (files.check_storage), before Optuna touches it.
+
+Where it stopped: when the chosen design (or, if no programme wins, the best programme design) lies
+within 2% of either end of a varied field's range, the summary's ``at_bound`` names the field and the
+bound (sim.studies.sweep.at_bound, the same rule as a sweep's best point), and the verdict suggests
+widening it.
 
 Backends: each batch and each selection stage is one call of run_variants. On the
 local process pool (the default) the search's launch bases are built once, in
