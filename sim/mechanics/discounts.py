@@ -159,7 +159,7 @@ class Discounts(Mechanic):
             "waiting": Effect(0.1, 0.0, 0.3, grade="direction",
                               source="Mela, Jedidi & Bowman 1998: promotion exposure makes households wait for deals; "
                                      "Anderson & Simester 2004: deep discounts lower established customers' later "
-                                     "buying (both the sign; no study sizes this form, so kept small)",
+                                     "buying (both the sign; the size an assumption, kept small)",
                               doc="full-price intensity x 1/(1 + waiting x gain / mean dp): lie in wait for deals"),
         }),
     })

@@ -293,11 +293,7 @@ class Subscription(Mechanic):
         if idx.size == 0:
             return idx
         self.considered_month[idx] = month
-        c = self.customers
-        ss_w = self._weights(idx)[1]
-        expected_orders = c.rate[idx].astype(np.float64) * self.term_days
-        # in money, as at renewal: the heavy buyers expect more, and join first
-        value = expected_orders * self._saving_per_order(idx) + self.b.early_access_value * ss_w
+        value = self.expected_value(idx)
         z = self.model.streams["subscription.join"].normal(uid, at_month)
         trial = (self.config.trial_days > 0) & ~self.trialled[idx]
         hurdle = np.where(trial, self.config.join.trial_hurdle, 1.0) * self.fee
@@ -320,6 +316,13 @@ class Subscription(Mechanic):
         self._n_members += idx.size
         self._refresh(idx)
         return idx
+
+    def expected_value(self, idx):
+        """What these customers expect a term to give them, in money, from their own buying: their
+        purchase rate x term length x what one of their usual orders would save, plus early access
+        at its worth to their status seeking. Heavy buyers expect more, and join first."""
+        expected_orders = self.customers.rate[idx].astype(np.float64) * self.term_days
+        return expected_orders * self._saving_per_order(idx) + self.b.early_access_value * self._weights(idx)[1]
 
     def _start_term(self, idx, day, length):
         self.term_start[idx] = day
@@ -380,9 +383,15 @@ class Subscription(Mechanic):
             self._refresh(gone)
 
     def value_ratio(self, idx, day):
-        """What these members got over the term that ends today, scaled to a full term, over the fee."""
+        """What these members got over the term that ends today (scaled to a full term; the order at
+        which they joined left out, so a short term is not judged by it), over the fee. A free trial
+        is too short to judge by its few orders: trial members judge by what they expect from their
+        own buying, as when they joined."""
         length = np.maximum(day - self.term_start[idx], 1).astype(np.float64)
         value = self.term_value[idx] * (self.term_days / length) + self.b.early_access_value * self._weights(idx)[1]
+        trial = self.state[idx] == TRIAL
+        if trial.any():
+            value[trial] = self.expected_value(idx[trial])
         return value / self.fee
 
     @staticmethod
@@ -405,6 +414,7 @@ class Subscription(Mechanic):
         idx = orders.idx
         state = self.state[idx]
         non = state == NONE
+        joined = idx[:0]
         if non.any():
             joined = self._consider(idx[non], orders.day)
             if joined.size:
@@ -433,7 +443,8 @@ class Subscription(Mechanic):
             paid = orders.gross[pos] - orders.discount[pos]
             extra = (self.b.earn_multiplier - 1.0) * (points.config.earn_per_currency * paid + points.config.earn_per_order)
             saved += np.maximum(extra, 0.0) * points.value
-        self.term_value[r] += saved
+        first = np.isin(r, joined) if joined.size else None
+        self.term_value[r] += saved if first is None else np.where(first, 0.0, saved)  # not the joining order
         if orders.day >= 0:
             self._paid_value += float(saved[self.state[r] == PAID].sum())
         if orders.day >= 0:
