@@ -169,7 +169,9 @@ def range_text(r) -> str:
 
 
 FIGURE_LABELS = {"members_end": "members at the end", "member_share_end": "members' share of customers at the end",
-                 "joins": "customers who joined", "fee_income": "membership fees", "staff_cost": "staff cost"}
+                 "joins": "customers who joined", "fee_income": "membership fees", "staff_cost": "staff cost",
+                 "fee_per_member_year": "fee per paying member a year",
+                 "value_per_member_year": "value a paying member got back a year (money)"}
 
 
 def flatten(d, prefix="") -> list:
