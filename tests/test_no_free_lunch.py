@@ -118,8 +118,8 @@ def test_an_optimiser_searching_the_fee_finds_no_loophole():
 
     from conftest import invoke
     r = invoke("optimise", SCENARIOS / "subscription_vip.yaml", "--set", "customers.initial=3000",
-               "--vary", "programme.subscription.fee=19:2000", "--budget", "12", "--initial", "6",
-               "--finalists", "2", "--max-replications", "3", "--confirm", "2", "-j", "2", "--json")
+               "--vary", "programme.subscription.fee=19:2000", "--budget", "12", "--initial", "2",
+               "--finalists", "2", "--max-replications", "4", "--confirm", "2", "-j", "2", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     design = doc["chosen"]["design"] or doc["best_programme"]["design"]
