@@ -391,6 +391,9 @@ def _anchor_twin(data, base_dir: Path, path: str):
 def _check_twin(c, file):
     """start twin: the twin file exists and is one; the base's size is the (sampled) twin's."""
     if c.start != "twin":
+        if c.sample is not None:
+            raise ScenarioError(file, "customers.sample", f"got {c.sample:g}; allowed only with start: twin (a drawn "
+                                "base is sized by customers.initial)")
         return
     if not c.twin:
         raise ScenarioError(file, "customers.twin", "start twin needs the twin file (written by loyalsim calibrate "

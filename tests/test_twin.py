@@ -169,6 +169,9 @@ def test_common_random_numbers_and_reproducible_samples(mixed_twin):
     assert np.array_equal(sample_rows(h, 100), sample_rows(h, 100))
     sampled = scenario.with_overrides({"customers.sample": 0.5})
     assert sampled.cfg.customers.initial == half.size
+    from sim.errors import ScenarioError
+    with pytest.raises(ScenarioError, match="customers.sample"):
+        scenario.with_overrides({"customers.start": "mature", "customers.sample": 0.5})
 
 
 def test_both_arms_start_from_the_same_twin(mixed_twin):
