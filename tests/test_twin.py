@@ -313,3 +313,35 @@ def test_backtest_command_json_and_html(tmp_path, capsys):
     assert "error" in doc["holdout"] and "acquisition_per_day" in doc
     assert doc["holdout"]["actual"]["transactions"] == 1882  # CDNOW's published holdout count
     assert "Backtest" in page.read_text()
+
+
+def test_tiers_count_each_twin_customers_own_spend_before_launch(mixed, mixed_twin):
+    """With count_history, a tier programme on the twin qualifies each customer on their own pre-launch spend."""
+    from calibration.twin import hash_ids
+    from sim.engine import LoyaltyModel
+    from sim.work import launch_base
+    _, log, _, _ = mixed
+    _, scenario, _, cols, _ = mixed_twin
+    levels = [{"name": "basic", "threshold": 0}, {"name": "silver", "threshold": 150},
+              {"name": "gold", "threshold": 500}]
+    sc = scenario.with_overrides({"programme.points.earn_per_currency": 1.0, "programme.tiers.levels": levels,
+                                  "programme.tiers.count_history": True})
+    model = LoyaltyModel(sc, 3, programme=sc.cfg.programme, customers=launch_base(sc, 3))
+    tiers = model.mechanic("tiers")
+    n = sc.cfg.customers.initial
+    level = tiers.qualified_level(np.arange(n))
+    # from the raw log: each customer's spend over the 11 months before the launch month (the window's months
+    # before launch), with the log's customers matched to the twin's rows through their hashes
+    end = pd.Timestamp(CAL_END)
+    recent = log[(log["date"] <= end) & ((end - log["date"]).dt.days < int(11 * 365.25 / 12))]
+    by_customer = recent.groupby("customer")["amount"].sum()
+    spend = pd.Series(by_customer.to_numpy(), index=hash_ids(by_customer.index, SALT)).reindex(
+        cols["customer_hash"], fill_value=0.0).to_numpy()
+    for i, threshold in enumerate((150.0, 500.0), start=1):
+        # the same customers on both sides, so only the month boundaries (a day or two of 30.44-day months
+        # against calendar ones) can move a customer across a threshold: within 1 point
+        assert abs((level >= i).mean() - (spend >= threshold).mean()) < 0.01
+        assert (level >= i).mean() > 0.05  # the thresholds are crossed by some, so the check can fail
+    plain = sc.with_overrides({"programme.tiers.count_history": False})
+    off = LoyaltyModel(plain, 3, programme=plain.cfg.programme, customers=launch_base(plain, 3))
+    assert (off.mechanic("tiers").qual[:n] == 0).all()   # the default: everyone starts from zero
