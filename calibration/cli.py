@@ -51,7 +51,100 @@ def register(subparsers) -> argparse.ArgumentParser:
     add_arguments(parser)
     parser.set_defaults(func=run)
     register_backtest(subparsers)
+    register_init(subparsers)
     return parser
+
+
+INIT_TEMPLATE = """\
+# A scenario around the customer base calibrated in {base}, written by loyalsim init.
+# Answer the questions marked ANSWER before trusting a verdict: they are your business's
+# numbers, and no log holds them. Then: loyalsim run {out_name} --html report.html
+name: {name}
+description: "A points programme on the real customers of {base_name}"
+horizon_days: 730             # two years after launch
+start_date: {start}          # launch: the day after the calibration period
+replications: 20
+
+customers:
+  include: {base_rel}
+{start_line}
+economics:
+  currency: EUR               # ANSWER: your currency label
+  gross_margin: 0.30          # ANSWER: gross margin on list price (grocery 0.25-0.30, fashion 0.5-0.6)
+  delivery_fee: 0             # ANSWER: what customers pay per delivery (0 if they collect or it is free)
+  programme_setup_cost: 50000 # ANSWER: launch cost (platform set-up, cards, training)
+  programme_fixed_cost_per_month: 5000   # ANSWER: running cost (licence, CRM staff)
+  discount_rate: 0.10         # for lifetime value
+
+# One programme to start from: points on spend, redeemed as a discount. Change it, or
+# add tiers (programme.tiers, with count_history: true to place your customers by their
+# own spend), a paid subscription, campaigns: loyalsim validate {out_name} --explain lists
+# every field with its default, range and source.
+programme:
+  points:
+    earn_per_currency: 1      # ANSWER: points per unit of currency paid
+    point_value: 0.01         # ANSWER: what a point is worth at redemption (1 point per 1.00 -> 1% back)
+    reward_type: discount
+    redemption: {{mode: threshold, threshold: 500}}
+    expiry: {{months_after_earning: 24}}
+"""
+
+
+def register_init(subparsers) -> argparse.ArgumentParser:
+    """Add the ``init`` subcommand: a commented scenario around a calibrated base."""
+    parser = subparsers.add_parser(
+        "init", help="write a commented scenario around a calibrated customer base",
+        description="Write a scenario that includes a population block written by loyalsim calibrate --out (and "
+                    "starts from its twin when it has one), with the economics a user must answer and one "
+                    "programme block to start from. The scenario is validated before it is written.")
+    parser.add_argument("base", metavar="POPULATION.yaml", help="the block loyalsim calibrate --out wrote")
+    parser.add_argument("--out", metavar="FILE.yaml", required=True, help="the scenario to write")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE.yaml if it exists")
+    parser.set_defaults(func=run_init)
+    return parser
+
+
+def run_init(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    import yaml
+
+    from sim.scenario import load
+    base, out = Path(args.base), Path(args.out)
+    if not base.is_file():
+        raise UserError(f"init: {base} does not exist; write it with loyalsim calibrate LOG --out {base}")
+    try:
+        block = yaml.safe_load(base.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"init: {base} is not YAML ({type(e).__name__})") from None
+    customers = block.get("customers") if isinstance(block, dict) else None
+    if not isinstance(customers, dict):
+        raise UserError(f"init: {base} has no 'customers:' block; allowed: a block written by loyalsim calibrate --out")
+    if out.exists() and not args.force:
+        raise UserError(f"init: --out {out} exists; use --force to overwrite it")
+    _check_out(args)
+    start = dt.date.today() + dt.timedelta(days=1)
+    import re
+    m = re.search(r"^# calibration end: (\d{4}-\d{2}-\d{2})", base.read_text(encoding="utf-8"), re.M)
+    if m:
+        start = dt.date.fromisoformat(m.group(1)) + dt.timedelta(days=1)
+    twin = customers.get("twin")
+    start_line = ("  start: twin                 # the real customers of the log, each one agent (docs/twin.md)\n"
+                  if twin else "")
+    text = INIT_TEMPLATE.format(base=base, base_name=base.name, out_name=out.name, name=out.stem.replace("_", " "),
+                                start=start.isoformat(), start_line=start_line,
+                                base_rel=os.path.relpath(base.resolve(), out.resolve().parent))
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load(tmp)
+    except UserError:
+        tmp.unlink()
+        raise
+    os.replace(tmp, out)
+    print(f"wrote {out}: answer the lines marked ANSWER, then loyalsim run {out}")
+    return 0
 
 
 def register_backtest(subparsers) -> argparse.ArgumentParser:
@@ -222,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
         write_population_block(
             args.out, block, source=result.log.source,
             n_customers=result.summary.n_customers, n_transactions=result.log.n_transactions,
-            segments=result.segments,
+            segments=result.segments, calibration_end=result.summary.calibration_end.date().isoformat(),
         )
         note = f"wrote the population block to {args.out}" + twin_note
         from calibration.population import uncertainty_block, write_uncertainty_block

@@ -83,11 +83,13 @@ def population_block(purchase: ModelFit, spend: ModelFit, *, time_unit: str = "w
 
 
 def format_population_block(block: dict, *, source: str, n_customers: int, n_transactions: int,
-                            segments=None, date: _dt.date | None = None) -> str:
+                            segments=None, date: _dt.date | None = None, calibration_end=None) -> str:
     """YAML text of ``block`` with the provenance comment line (and a comment per segment)."""
     date = date or _dt.date.today()
     header = (f"# written by loyalsim calibrate from {source} on {date.isoformat()}; "
               f"{n_customers} customers, {n_transactions} transactions\n")
+    if calibration_end is not None:
+        header += f"# calibration end: {calibration_end}\n"
     customers = block["customers"]
     if "initial" in customers or "acquisition" in customers:
         header += ("# initial: the calibration cohort, the customers the fit counts (the base at launch); "

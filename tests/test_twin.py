@@ -345,3 +345,22 @@ def test_tiers_count_each_twin_customers_own_spend_before_launch(mixed, mixed_tw
     plain = sc.with_overrides({"programme.tiers.count_history": False})
     off = LoyaltyModel(plain, 3, programme=plain.cfg.programme, customers=launch_base(plain, 3))
     assert (off.mechanic("tiers").qual[:n] == 0).all()   # the default: everyone starts from zero
+
+
+def test_init_writes_a_commented_scenario_that_runs_on_the_twin(tmp_path, capsys):
+    from sim.cli import main
+    from sim.scenario import load
+    base = tmp_path / "pop.yaml"
+    assert main(["calibrate", str(CDNOW), "--calibration-end", "1997-09-30", "--out", str(base)]) == 0
+    (tmp_path / "s").mkdir()
+    out = tmp_path / "s" / "mine.yaml"
+    assert main(["init", str(base), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "ANSWER" in text and "gross_margin" in text and "delivery_fee" in text and "start: twin" in text
+    sc = load(out)
+    assert sc.cfg.customers.start == "twin" and sc.cfg.customers.initial == 2357
+    assert str(sc.cfg.start_date) == "1997-10-01"    # the day after the calibration end
+    assert sc.cfg.programme.points is not None
+    capsys.readouterr()
+    assert main(["init", str(base), "--out", str(out)]) == 2   # never overwrites without --force
+    assert "exists" in capsys.readouterr().err
