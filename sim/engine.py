@@ -134,7 +134,10 @@ class LoyaltyModel:
             meta, cols = twin_file.load(cfg.twin, cfg.sample)
             order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
             twin = meta, {k: v[order] for k, v in cols.items()}
-            n = order.size
+            if order.size != n or meta.get("twin_id") != cfg.twin_id:
+                from sim.errors import DataError
+                raise DataError(f"customers.twin: {cfg.twin} changed since the scenario was loaded (now "
+                                f"{order.size:,} customers, not {n:,}); load the scenario again")
             born = np.zeros(n, dtype=np.int32)
         elif cfg.start == "fresh" or cfg.history_days == 0:
             born = np.zeros(n, dtype=np.int32)
