@@ -110,9 +110,10 @@ class Goals(Mechanic):
             raise ScenarioError(file, f"{path}.start_day", f"got {cfg.start_day}; a relative goal is set from the "
                                 f"customer's own purchases in the {cfg.window_days} days before the start, which "
                                 "must lie in the horizon: start_day >= window_days")
-        if cfg.who == "members" and "enrolment" not in (scenario_cfg.programme or {}):
-            raise ScenarioError(file, f"{path}.who", "members: needs the enrolment mechanic (programme.enrolment); "
-                                "add it, or set who: everyone")
+        from sim.mechanics.enrolment import Enrolment
+        if cfg.who == "members" and not Enrolment.active(scenario_cfg.programme or {}):
+            raise ScenarioError(file, f"{path}.who", "members: this programme has nothing to join (no points or "
+                                "tiers block, which bring the enrolment mechanic); set who: everyone, or add one")
 
     def __init__(self, config, model):
         super().__init__(config, model)
