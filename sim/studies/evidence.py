@@ -106,8 +106,7 @@ def measure_car_wash(models):
 def measure_coffee(models):
     gg = models["card"].mechanic("points").summary()["goal_gradient_interval_by_progress"]
     flat = models["no_gradient"].mechanic("points").summary()["goal_gradient_interval_by_progress"]
-    # position 0: the wait for the first stamp of a card, most of them right after a reward (the reset)
-    return {"last_to_first_interval": (gg[9] / gg[1]) / (flat[9] / flat[1]), "reset_ratio": gg[0] / gg[9]}
+    return {"last_to_first_interval": (gg[9] / gg[1]) / (flat[9] / flat[1])}
 
 
 def _revenue_lift(models, arm):
@@ -233,32 +232,29 @@ STUDIES = (
           "19% vs 34% of cards completed: +15 pts (SE about 5)",
           "whether a head start (endowed progress) makes more customers finish the same card",
           in_sample=False, tests=(GG, "programme.points.behaviour.goal_gradient_shape", *VALUE),
-          note="the range is the difference +-2 SE; the car wash's price is a seed assumption"),
+          note="the range is the difference +-2 SE; the car wash's price is a seed assumption",
+          miss="loyalsim's head start works only through the goal gradient, sized by what the card is worth: at a car wash visited every five weeks a free wash is a year away, worth a fifth of its face value today, so two free stamps move completion by under a point; the endowed-progress effect (a task seen as already begun) is not in the model"),
     Study("nunes_dreze_2006_pace", "Nunes & Drèze 2006, J. Consumer Research",
           "car wash, the same two arms", "car_wash", "days_between_visits_change", -2.9, -5.0, -0.8, "days",
           "the head-start arm completed faster: 2.9 fewer days between visits",
           "whether a head start speeds up visits, not only completion",
           in_sample=False, tests=(GG, "programme.points.behaviour.goal_gradient_shape"),
-          note="the paper's standard error for the pace was not confirmed here: the range assumes about +-2 days"),
+          note="the paper's standard error for the pace was not confirmed here: the range assumes about +-2 days",
+          miss="the same cause: the goal gradient at a car wash's value is too weak to speed visits by days"),
     Study("kivetz_2006_acceleration", "Kivetz, Urminsky & Zheng 2006, J. Marketing Research",
           "coffee shop: ten stamps, one free coffee", "coffee", "last_to_first_interval", 0.80, 0.72, 0.88, "ratio",
           "the last stamp's interval about 0.8 of the first's (about 20% shorter)",
           "the goal gradient: customers buy faster as the reward nears",
           in_sample=True, tests=(GG,),
           note="in sample: the goal-gradient default was sized from this study on this card"),
-    Study("kivetz_2006_reset", "Kivetz, Urminsky & Zheng 2006, J. Marketing Research",
-          "the same coffee card", "coffee", "reset_ratio", 1.0, 1.0, None, "ratio",
-          "after the free coffee, purchase rates reset: the next card starts slowly again",
-          "post-reward resetting: the first interval of a new card against the last of the old (direction only)",
-          in_sample=True, tests=(GG, "programme.points.behaviour.post_reward_dip"),
-          note="in sample: the post-reward dip's direction was set from this study"),
     Study("leenheer_2007_self_selection", "Leenheer, van Heerde, Bijmolt & Smidts 2007, IJRM",
           "Dutch grocery: members vs non-members, share of wallet", "grocery", "naive_to_causal_ratio", 7.0, 4.0, 12.0,
           "ratio", "the naive member vs non-member gap about 7x the causal effect",
           "that a member dashboard overstates what a programme does, because heavier buyers join",
           in_sample=True, tests=("programme.enrolment.selection",),
           note="in sample: the enrolment self-selection default was sized from this study; the range is 'the same "
-               "order' (the paper's interval was not confirmed)"),
+               "order' (the paper's interval was not confirmed)",
+          miss="on weekly grocery shoppers a 1% card's causal effect is tiny (under 1% of sales) while the self-selection gap is as large as on any base, so the ratio is several times Leenheer et al.'s; the flagship retailer's ratio (10.5, tests/test_evidence.py) is near theirs: the selection default was sized there, not on grocery"),
     Study("mckinsey_2013_break_even", "McKinsey 2013 (Loyalty programs: the perils and the promise)",
           "a typical grocer's programme", "grocery", "break_even_sales_lift", 0.05, 0.03, 0.07, "share",
           "about +5% sales needed to break even",
@@ -285,7 +281,8 @@ STUDIES = (
           "what a referred customer is worth against one acquired otherwise",
           in_sample=True, tests=("programme.referrals.behaviour.margin_edge",
                                  "programme.referrals.behaviour.margin_fade_days"),
-          note="in sample: the margin edge was sized from this study"),
+          note="in sample: the margin edge was sized from this study",
+          miss="referred customers come out 7-14% more valuable, short of at least 16%: the margin edge fades with a one-year e-folding time and homophily blends only half the referrer's traits"),
     Study("schmitt_2011_survival", "Schmitt, Skiera & Van den Bulte 2011, J. Marketing",
           "German bank, the same programme", "bank", "survival_gap", 0.028, 0.012, 0.044, "pts",
           "82% vs 79.2% of customers still with the bank: +2.8 pts",
@@ -333,7 +330,8 @@ STUDIES = (
           "only about 20% reached the goal",
           "how many customers reach a stretch goal set against their own past",
           in_sample=False, tests=("programme.goals.behaviour.goal_gradient",),
-          note="the 'set percentage' (stretch) was not confirmed: the scenario uses 25%"),
+          note="the 'set percentage' (stretch) was not confirmed: the scenario uses 25%",
+          miss="about twice as many customers reach the goal as in the study: with a 25% stretch over their own last eight months, light customers' chance variation carries many over it; the paper's stretch and its members' stay rates were not confirmed, and the share reached depends on both"),
     Study("wang_2016_after_success", "Wang, Lewis, Cryder & Sprigg 2016, Marketing Science",
           "the same hotel promotion", "hotel_goal", "after_reached", 1.0, 1.0, None, "ratio",
           "customers who reached the goal bought more afterwards",
@@ -351,7 +349,8 @@ STUDIES = (
           "how much of a promotion's lift is new sales rather than purchases pulled forward",
           in_sample=False, tests=("programme.discounts.behaviour.elasticity", "programme.discounts.behaviour.pull_forward",
                                   "programme.discounts.behaviour.max_dip"),
-          note="loyalsim's baskets have no brands or stores, so within-store switching is not there to subtract"),
+          note="loyalsim's baskets have no brands or stores, so within-store switching is not there to subtract",
+          miss="loyalsim's discounts lose orders overall: customers wait for announced promotions, buy less in the weeks after and grow deal-prone (conditioning), and over two years those losses are several times the promotion weeks' gain, where CVS kept 45% of it"),
 )
 BY_NAME = {s.name: s for s in STUDIES}
 
