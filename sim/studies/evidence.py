@@ -233,7 +233,10 @@ STUDIES = (
           "whether a head start (endowed progress) makes more customers finish the same card",
           in_sample=False, tests=(GG, "programme.points.behaviour.goal_gradient_shape", *VALUE),
           note="the range is the difference +-2 SE; the car wash's price is a seed assumption",
-          miss="loyalsim's head start works only through the goal gradient, sized by what the card is worth: at a car wash visited every five weeks a free wash is a year away, worth a fifth of its face value today, so two free stamps move completion by under a point; the endowed-progress effect (a task seen as already begun) is not in the model"),
+          miss=("loyalsim's head start works only through the goal gradient, sized by what the card is worth: at a "
+                "car wash visited every five weeks a free wash is a year away, worth a fifth of its face value today,"
+                " so two free stamps move completion by under a point; the endowed-progress effect (a task seen as "
+                "already begun) is not in the model")),
     Study("nunes_dreze_2006_pace", "Nunes & Drèze 2006, J. Consumer Research",
           "car wash, the same two arms", "car_wash", "days_between_visits_change", -2.9, -5.0, -0.8, "days",
           "the head-start arm completed faster: 2.9 fewer days between visits",
@@ -254,7 +257,10 @@ STUDIES = (
           in_sample=True, tests=("programme.enrolment.selection",),
           note="in sample: the enrolment self-selection default was sized from this study; the range is 'the same "
                "order' (the paper's interval was not confirmed)",
-          miss="on weekly grocery shoppers a 1% card's causal effect is tiny (under 1% of sales) while the self-selection gap is as large as on any base, so the ratio is several times Leenheer et al.'s; the flagship retailer's ratio (10.5, tests/test_evidence.py) is near theirs: the selection default was sized there, not on grocery"),
+          miss=("on weekly grocery shoppers a 1% card's causal effect is tiny (under 1% of sales) while the self-"
+                "selection gap is as large as on any base, so the ratio is several times Leenheer et al.'s; the "
+                "flagship retailer's ratio (10.5, tests/test_evidence.py) is near theirs: the selection default was "
+                "sized there, not on grocery")),
     Study("mckinsey_2013_break_even", "McKinsey 2013 (Loyalty programs: the perils and the promise)",
           "a typical grocer's programme", "grocery", "break_even_sales_lift", 0.05, 0.03, 0.07, "share",
           "about +5% sales needed to break even",
@@ -282,7 +288,8 @@ STUDIES = (
           in_sample=True, tests=("programme.referrals.behaviour.margin_edge",
                                  "programme.referrals.behaviour.margin_fade_days"),
           note="in sample: the margin edge was sized from this study",
-          miss="referred customers come out 7-14% more valuable, short of at least 16%: the margin edge fades with a one-year e-folding time and homophily blends only half the referrer's traits"),
+          miss=("referred customers come out 7-14% more valuable, short of at least 16%: the margin edge fades with a"
+                " one-year e-folding time and homophily blends only half the referrer's traits")),
     Study("schmitt_2011_survival", "Schmitt, Skiera & Van den Bulte 2011, J. Marketing",
           "German bank, the same programme", "bank", "survival_gap", 0.028, 0.012, 0.044, "pts",
           "82% vs 79.2% of customers still with the bank: +2.8 pts",
@@ -331,7 +338,9 @@ STUDIES = (
           "how many customers reach a stretch goal set against their own past",
           in_sample=False, tests=("programme.goals.behaviour.goal_gradient",),
           note="the 'set percentage' (stretch) was not confirmed: the scenario uses 25%",
-          miss="about twice as many customers reach the goal as in the study: with a 25% stretch over their own last eight months, light customers' chance variation carries many over it; the paper's stretch and its members' stay rates were not confirmed, and the share reached depends on both"),
+          miss=("about twice as many customers reach the goal as in the study: with a 25% stretch over their own last"
+                " eight months, light customers' chance variation carries many over it; the paper's stretch and its "
+                "members' stay rates were not confirmed, and the share reached depends on both")),
     Study("wang_2016_after_success", "Wang, Lewis, Cryder & Sprigg 2016, Marketing Science",
           "the same hotel promotion", "hotel_goal", "after_reached", 1.0, 1.0, None, "ratio",
           "customers who reached the goal bought more afterwards",
@@ -350,7 +359,9 @@ STUDIES = (
           in_sample=False, tests=("programme.discounts.behaviour.elasticity", "programme.discounts.behaviour.pull_forward",
                                   "programme.discounts.behaviour.max_dip"),
           note="loyalsim's baskets have no brands or stores, so within-store switching is not there to subtract",
-          miss="loyalsim's discounts lose orders overall: customers wait for announced promotions, buy less in the weeks after and grow deal-prone (conditioning), and over two years those losses are several times the promotion weeks' gain, where CVS kept 45% of it"),
+          miss=("loyalsim's discounts lose orders overall: customers wait for announced promotions, buy less in the "
+                "weeks after and grow deal-prone (conditioning), and over two years those losses are several times "
+                "the promotion weeks' gain, where CVS kept 45% of it")),
 )
 BY_NAME = {s.name: s for s in STUDIES}
 
