@@ -5,7 +5,7 @@ made here, once, from the summary's own numbers: its ``kind``, a headline and a
 sentence, and the notes that qualify it. The terminal, the JSON and the HTML
 report render it and never decide it, so one run cannot get two verdicts.
 
-Kinds (the same five for every summary):
+Kinds (the same five for every summary of a programme):
 
 * ``pays``: the 95% interval of the incremental profit lies above zero (a study:
   the choice it recommends is a programme, and it is the better choice in at

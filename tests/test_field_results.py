@@ -68,9 +68,14 @@ def test_every_row_tests_defaults_that_exist_and_names_its_scenario():
     assert ev.tested_by("no.such.field") == []
 
 
-def test_the_command_prints_one_row_per_study_with_the_documented_keys():
-    r = invoke("evidence", "--only", "wang_2016_goal_reached", "--quick", "-r", "2", "-j", "1", "--json")
+def test_the_command_prints_one_row_per_study_with_the_documented_keys_and_writes_its_page(tmp_path):
+    page = tmp_path / "evidence.html"
+    r = invoke("evidence", "--only", "wang_2016_goal_reached", "--quick", "-r", "2", "-j", "1", "--json",
+               "--html", page)
     assert r.returncode == 0, r.stderr
+    html = page.read_text(encoding="utf-8")
+    # the page: the row, and the scenario behind it (to reproduce the figure)
+    assert "wang_2016_goal_reached" in html and "wang_2016_hotel_goal.yaml" in html
     doc = json.loads(r.stdout)
     assert doc["kind"] == "evidence" and doc["verdict"]["kind"] in ("reproduced", "partly_reproduced")
     (row,) = doc["rows"]
@@ -104,3 +109,11 @@ def test_the_table_and_the_page_render_a_saved_summary_without_simulating():
     assert all(s.name in text for s in ev.STUDIES[:4]) and "MISS" in text
     html = render_evidence(doc)
     assert "kivetz_2006_acceleration" in html and "The misses, and why" in html
+
+
+def test_the_assumptions_table_names_the_rows_that_test_each_default():
+    from reports.html.common import evidence_cell
+    cell = evidence_cell({"field": "programme.points.behaviour.goal_gradient", "grade": "measured"})
+    assert cell.text == "measured" and "kivetz_2006_acceleration" in cell.sub and "nunes_dreze_2006_head_start" in cell.sub
+    # a default no row tests says nothing of the kind
+    assert evidence_cell({"field": "programme.campaigns.fatigue.memory_days", "grade": "assumption"}).sub == ""
