@@ -555,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evidence", help="replicate published field studies and hold loyalsim's predictions to them",
                        description="Run the replications of published field studies (scenarios/evidence/) and print "
-                                   "one row per study: what it measured, what loyalsim predicts (95%% interval over "
+                                   "one row per study: what it measured, what loyalsim predicts (95% interval over "
                                    "replications), whether that is inside the published range, and whether the "
                                    "check is in sample (a default was sized from that study) or out of sample.")
     p.add_argument("--only", metavar="NAME", help="one study (or an experiment's rows, or a name prefix)")
