@@ -91,8 +91,10 @@ def _completed(model):
 
 def _mean_gap(model):
     """Members' mean days between visits (every repeat visit of the horizon)."""
-    s = model.mechanic("points")
-    return float(s._gg_sum.sum() / s._gg_n.sum()) if s._gg_n.sum() else float("nan")
+    s = model.mechanic("points").summary()
+    gap, n = np.array(s["goal_gradient_interval_by_progress"]), np.array(s["goal_gradient_orders_by_progress"])
+    seen = n > 0
+    return float((gap[seen] * n[seen]).sum() / n[seen].sum()) if seen.any() else float("nan")
 
 
 def measure_car_wash(models):
