@@ -278,8 +278,9 @@ def of_sweep(doc: dict) -> Verdict:
 def bound_note(b: dict, what: str) -> str:
     """One line for a varied field whose chosen value sits on a bound of its range."""
     side = "top" if b["bound"] == "high" else "bottom"
+    limit = b.get("limit", b.get("high") if b["bound"] == "high" else b.get("low"))
     return (f"The {what}'s {b['field']}, {_short(b['value'])}, is at the {side} of its range (the bound is "
-            f"{_short(b['limit'])}): the best setting may lie beyond it; widen --vary {b['field']}.")
+            f"{_short(limit)}): the best setting may lie beyond it; widen --vary {b['field']}.")
 
 
 def _short(v) -> str:
@@ -329,7 +330,8 @@ def of_optimise(doc: dict) -> Verdict:
     cur = doc.get("currency", "")
     kind = doc.get("objective_kind", "money")
     what = str(doc.get("objective", "incremental_profit")).replace("_", " ")
-    notes = [bound_note(b, "chosen design") for b in doc.get("at_bound") or []]
+    what_is_bounded = "best programme design" if (doc.get("chosen") or {}).get("no_programme") else "chosen design"
+    notes = [bound_note(b, what_is_bounded) for b in doc.get("at_bound") or []]
     if len(doc.get("objectives") or []) > 1:
         n = len(doc.get("pareto_front") or [])
         return Verdict("cannot_tell", f"{n} design{'s' if n != 1 else ''} on the Pareto front of "

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 
 from reports import figures as F
-from reports.html.common import LEVEL, chart, generic_value, how_sure, plural, value_text
+from reports.html.common import LEVEL, bound_lines, chart, generic_value, how_sure, plural, value_text
 from reports.html.inputs import StudyInputs
 from reports.html.page import Page, Section, Source, Table, Tile, Verdict, render_page
 from sim.format import money, pct
@@ -47,6 +47,7 @@ def sweep_sections(inp: StudyInputs) -> list:
         f"{money(best['mean'], cur, True)} of incremental profit"
         + ("." if math.isnan(best["lo"])
            else f" ({LEVEL} interval {money(best['lo'], signed=True)} to {money(best['hi'], cur, True)})."))
+    sec.notes += bound_lines(doc, "the best point")
     label = "Incremental profit" if metric == "incremental_profit" else metric.replace("_", " ").capitalize()
     if len(varied) == 1:
         v = varied[0]
