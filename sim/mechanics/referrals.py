@@ -91,7 +91,8 @@ class Referrals(Mechanic):
                                      source="Schmitt, Skiera & Van den Bulte 2011: referred customers have a higher "
                                      "retention rate, and the gap persists (82% vs 79.2% still customers, a hazard ratio "
                                      "near 0.85 if the hazard were constant; in this model's form the size an "
-                                     "assumption, kept at the low side); Van den Bulte et al. 2018: only while the referrer stays",
+                                     "assumption, kept at the low side); Van den Bulte et al. 2018: only while the "
+                                     "referrer stays",
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
             "margin_edge": Effect(0.2, 0.1, 0.35, grade="direction",
                                   source="Schmitt et al. 2011: higher contribution margins at first, eroding; referred "
