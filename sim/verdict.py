@@ -186,13 +186,17 @@ def _rests_on(doc: dict, option: str) -> tuple:
     grades = {p["field"]: p.get("grade") for p in doc.get("parameters") or []}
     out = []
     evppi = doc.get("evppi") or {}
+    tornado = [r for r in doc.get("tornado") or [] if r.get("strategy_name", option) == option]
+    swing = {r["field"]: r.get("swing") or 0 for r in tornado}
     if evppi and (doc.get("evpi") or 0) > 0:
         group, entry = max(evppi.items(), key=lambda kv: kv[1].get("evppi") or 0)
         if (entry.get("evppi") or 0) > 0.5 * doc["evpi"]:
-            for f in entry.get("parameters") or []:
-                if grades.get(f) in UNMEASURED:
-                    out.append({"field": f, "grade": grades[f], "why": f"most of the value of information ({group})"})
-    tornado = [r for r in doc.get("tornado") or [] if r.get("strategy_name", option) == option]
+            # the group's unmeasured members that swing the answer most (at most three: a list of
+            # a dozen names says nothing)
+            members = sorted((f for f in entry.get("parameters") or [] if grades.get(f) in UNMEASURED),
+                             key=lambda f: -swing.get(f, 0))
+            for f in members[:3]:
+                out.append({"field": f, "grade": grades[f], "why": f"most of the value of information ({group})"})
     if tornado:
         top = max(tornado, key=lambda r: r.get("swing") or 0)
         if grades.get(top["field"]) in UNMEASURED and not any(o["field"] == top["field"] for o in out):

@@ -85,17 +85,23 @@ def sweep_sections(inp: StudyInputs) -> list:
 
 
 def _sweep_column(name: str) -> str:
+    """The sweep table's columns (sim.studies.sweep): lift_<metric> is a change, lift_<metric>_relative the same as a share."""
     if name == "roi":
         return "Return on cost"
-    if name.startswith("lift."):
-        return f"{name.removeprefix('lift.').replace('_', ' ')}: change"
+    if name.startswith("lift_"):
+        metric = name.removeprefix("lift_")
+        if metric.endswith("_relative"):
+            return f"{metric.removesuffix('_relative').replace('_', ' ')}: change (%)"
+        return f"{metric.replace('_', ' ')}: change"
     return name.replace("_", " ")
 
 
 def _sweep_value(name, v, cur) -> str:
-    """Lift columns are relative changes, roi a ratio: both as percentages; others by their name."""
-    if name == "roi" or name.startswith("lift."):
-        return pct(v, signed=name.startswith("lift."))
+    """Relative lifts and roi as percentages; absolute lifts in their metric's own unit."""
+    if name == "roi" or (name.startswith("lift_") and name.endswith("_relative")):
+        return pct(v, signed=name != "roi")
+    if name.startswith("lift_"):
+        return generic_value(name.removeprefix("lift_"), v, cur)
     return generic_value(name, v, cur)
 
 
