@@ -433,7 +433,9 @@ def of_backtest(doc: dict) -> Verdict:
         gap = sim_tx / cf["transactions"] - 1.0
         if abs(gap) <= MODEL_AGREEMENT:
             notes.append(f"The simulation reproduces the fitted model ({pct(gap, signed=True, digits=1)} against its closed "
-                         f"form); the model's own holdout error is {pct(cf['error'], signed=True, digits=1)}.")
+                         f"form given each customer's own history); that per-customer forecast's own holdout error is "
+                         f"{pct(cf['error'], signed=True, digits=1)} (the cohort forecast calibrate compares models on is "
+                         f"another figure).")
         else:
             notes.append(f"The simulation is {pct(gap, signed=True, digits=1)} from the fitted model's closed form.")
     if not judged:
