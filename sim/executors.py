@@ -191,6 +191,11 @@ class DaskExecutor:
         self.address = address or "the local cluster"
         try:
             if address:
+                # the client's own log (reconnection attempts, tracebacks) is not for the user: a lost
+                # scheduler is reported in one line by map()
+                for name in ["distributed", *logging.root.manager.loggerDict]:
+                    if name.startswith("distributed"):
+                        logging.getLogger(name).setLevel(logging.CRITICAL)
                 self.client = Client(address, timeout="10s")
                 self._same_code(address)
             else:
@@ -230,24 +235,29 @@ class DaskExecutor:
         """Results as they finish; a scheduler that goes away, or a cluster without a worker (or not
         answering) for longer than cluster_timeout(), raises ClusterLost instead of waiting for ever."""
         import time
+        from concurrent.futures import CancelledError
 
         from distributed import wait
         bound = cluster_timeout()
         futures = [self.client.submit(_call, (fn, i, it), pure=False) for i, it in enumerate(items)]
         self._futures = futures
         pending = set(futures)
+        yielded = 0
         healthy = time.monotonic()
         while pending:
             try:
                 done, pending = wait(pending, timeout=min(1.0, bound), return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
+            except CancelledError:  # the client lost the scheduler: it cancels every future at once
+                done = {f for f in pending if f.status == "cancelled"} or set(pending)
             for fut in done:
                 if fut.status == "cancelled" or self.client.status not in ("running", "newly-created"):
                     self._lost = True
                     raise ClusterLost(f"the Dask scheduler at {self.address} went away mid-run (the connection "
-                                      f"was lost, {len(pending) + len(done)} of {len(futures)} items unfinished)")
+                                      f"was lost; {len(futures) - yielded} of {len(futures)} items unfinished)")
                 yield fut.result()
+                yielded += 1
             if done:
                 healthy = time.monotonic()
                 continue
@@ -258,7 +268,7 @@ class DaskExecutor:
                 self._lost = True
                 what = "does not answer" if workers is None else "has no worker left"
                 raise ClusterLost(f"the Dask scheduler at {self.address} {what} for {bound:g} s mid-run "
-                                  f"({len(pending)} of {len(futures)} items unfinished; --cluster-timeout or "
+                                  f"({len(futures) - yielded} of {len(futures)} items unfinished; --cluster-timeout or "
                                   "LOYALSIM_CLUSTER_TIMEOUT sets the wait)")
 
     def _workers(self, bound):

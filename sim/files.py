@@ -32,7 +32,7 @@ CAUSES = {
     errno.EEXIST: "it exists and is not a folder",
     errno.EISDIR: "it is a folder",
     errno.ENAMETOOLONG: "the name is too long",
-    errno.ENOENT: "the folder does not exist",
+    errno.ENOENT: "no such file or folder",
     errno.EIO: "input/output error on the device",
 }
 

@@ -322,7 +322,7 @@ def test_a_scheduler_killed_mid_run_is_reported_within_the_bound_and_the_rerun_r
         s, w, address = cluster()
         store = tmp_path / "store"
         env = dict(os.environ, PYTHONPATH=str(ROOT), LOYALSIM_CLUSTER_TIMEOUT=str(bound))
-        args = [sys.executable, "-m", "sim", "run", str(scenario), "-r", "40", "--set", "customers.initial=2000",
+        args = [sys.executable, "-m", "sim", "run", str(scenario), "-r", "16", "--set", "customers.initial=2000",
                 "--set", "horizon_days=365", "--set", "customers.history_days=365", "--scheduler", address,
                 "--store", str(store), "--json"]
         run = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -345,7 +345,8 @@ def test_a_scheduler_killed_mid_run_is_reported_within_the_bound_and_the_rerun_r
         assert address in lines[0] and "went away" in lines[0] and str(store) in lines[0], lines[0]
         assert took < bound + 10, took  # the bound, and some seconds for Python to wind down on a busy machine
         kept = records(store)
-        assert 4 <= len(kept) < 80
+        assert 4 <= len(kept) < 32
+        print(f"stopped {took:.1f} s after the scheduler was killed (bound {bound} s); {len(kept)} records kept")
         assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in seen)
 
         _stop(w)
