@@ -587,7 +587,8 @@ def main(argv=None) -> int:
             set_cluster_timeout(getattr(args, "cluster_timeout", None))
             return args.func(args)
     except UserError as e:
-        print(f"loyalsim: {e}", file=sys.stderr)
+        from sim.errors import printable
+        print(f"loyalsim: {printable(e)}", file=sys.stderr)  # one line, whatever odd text the message quotes
         return 2
     except KeyboardInterrupt as e:
         print("loyalsim: interrupted", file=sys.stderr)
