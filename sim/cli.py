@@ -404,8 +404,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a mistake on the command line reported in one line (exit code 2)."""
 
     def error(self, message):
+        from sim.errors import printable
         command = self.prog.removeprefix("loyalsim").strip()
-        self.exit(2, f"loyalsim: {command + ': ' if command else ''}{message} (see '{self.prog} --help')\n")
+        self.exit(2, f"loyalsim: {command + ': ' if command else ''}{printable(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
