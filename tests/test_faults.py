@@ -129,6 +129,40 @@ def test_a_full_disk_while_writing_the_outputs_leaves_no_half_file_and_resumes(t
     same_files(out, uninterrupted, OUTPUTS)
 
 
+def full_disk_at(monkeypatch, name):
+    """Path.write_text fails with ENOSPC, after half the text, for files whose name starts with ``name``."""
+    real = Path.write_text
+
+    def write_text(self, text, *args, **kwargs):
+        if self.name.lstrip(".").startswith(name):
+            real(self, text[: len(text) // 2], *args, **kwargs)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, text, *args, **kwargs)
+    monkeypatch.setattr(Path, "write_text", write_text)
+
+
+def test_a_full_disk_under_optimise_out_is_one_line_and_the_rerun_finishes(tmp_path, scenario, monkeypatch):
+    """optimise writes its own tables (sim.studies.optimise); a refused write there is caught by the
+    command line's last resort: one line naming --out DIR and the cause."""
+    out = tmp_path / "out"
+    argv = ("optimise", scenario, "--vary", "programme.points.point_value=0.1:0.2", "--budget", "2", "-r", "1",
+            *SERIAL, "--initial", "2", "--confirm", "2", "--max-replications", "4", "--finalists", "2", "--out", out)
+    full_disk_at(monkeypatch, "summary.json")
+    one_line(invoke(*argv), out, "no space left", "run the same command again")
+    monkeypatch.undo()
+    r = invoke(*argv)
+    assert r.returncode == 0, r.stderr
+    assert (out / "summary.json").exists()
+
+
+def test_a_full_disk_under_calibrate_out_is_one_line(tmp_path, monkeypatch):
+    from test_hardening import cdnow_log
+    log = write(tmp_path / "log.csv", cdnow_log().to_csv(index=False))
+    out = tmp_path / "population.yaml"
+    full_disk_at(monkeypatch, "population")
+    one_line(invoke("calibrate", log, "--out", out), out, "o space left")
+
+
 def test_a_full_html_report_write_is_one_line_and_leaves_no_half_page(tmp_path, scenario, monkeypatch):
     real = Path.write_text
 

@@ -317,3 +317,24 @@ def test_the_checks_can_fail(library):
         one_line(Result(0, "", ""), path, time.monotonic() - SECONDS - 1)
     assert one_line(Result(2, "", f"loyalsim: {path}: seed: allowed 0 to 2**32\n"), path, time.monotonic())
     assert Path(path).name == "x.yaml"
+
+
+@pytest.mark.parametrize("argv, words", [
+    # a --set on a mechanic the scenario does not have made a tiers block with no levels (IndexError)
+    (("validate", "campaigns.yaml", "--set", "programme.tiers.grace_months=0"), ["programme.tiers.levels"]),
+    # a control character quoted in argparse's message split it over two lines
+    (("validate", "campaigns.yaml", "--replications", "\r"), ["--replications", "\\r"]),
+])
+def test_what_the_generator_found_stays_fixed(argv, words):
+    r = invoke(argv[0], SCENARIOS / argv[1], *argv[2:])
+    line = one_line(r, SCENARIOS / argv[1], time.monotonic(), names=["--replications"])
+    assert all(w in line for w in words), line
+
+
+def test_an_odd_key_with_a_line_break_is_named_on_one_line(tmp_path):
+    """Found by the generator: an unknown key holding a carriage return made a two-line message."""
+    path = tmp_path / "s.yaml"
+    path.write_text(dumped({**DOCS["simple_points.yaml"], "customers": {"initial": 300}, "\r": None}),
+                    encoding="utf-8")
+    line = one_line(invoke("validate", path), path, time.monotonic())
+    assert "\\r: unknown key" in line, line
