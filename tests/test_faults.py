@@ -129,6 +129,22 @@ def test_a_full_disk_while_writing_the_outputs_leaves_no_half_file_and_resumes(t
     same_files(out, uninterrupted, OUTPUTS)
 
 
+@pytest.mark.parametrize("command, extra, table", [
+    ("sweep", ("--vary", "programme.points.point_value=0.1,0.2,0.3"), "sweep.parquet"),
+    ("psa", ("--draws", "3", "--no-tornado"), "draws.parquet"),
+])
+def test_a_study_whose_store_fills_up_resumes_to_the_same_table(tmp_path, scenario, monkeypatch, command, extra, table):
+    argv = (command, scenario, *extra, "-r", "2", *SERIAL)
+    assert invoke(*argv, "--out", tmp_path / "whole").returncode == 0
+    refuse_writes_after(monkeypatch, 3)
+    one_line(invoke(*argv, "--out", tmp_path / "out"), tmp_path / "out" / "store", "no space left")
+    assert len(records(tmp_path / "out" / "store")) == 3 and not leftovers(tmp_path / "out")
+    monkeypatch.undo()
+    r = invoke(*argv, "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    same_files(tmp_path / "out", tmp_path / "whole", [table, "summary.json"])
+
+
 def full_disk_at(monkeypatch, name):
     """Path.write_text fails with ENOSPC, after half the text, for files whose name starts with ``name``."""
     real = Path.write_text
