@@ -332,15 +332,80 @@ def test_calibrate_out_onto_a_folder_is_one_line(tmp_path):
 
 # =========================================================================== 3. a lost Dask cluster
 
-def _dask(*args, log):
-    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+class Cluster:
+    """A Dask scheduler and one worker as separate processes, on ports the OS picks; stopped on exit."""
+
+    def __init__(self, folder: Path, nanny=True):
+        import json
+        self.folder, self.nanny, self.procs = folder, nanny, []
+        self.log = open(folder / "dask.log", "a")
+        info = folder / "scheduler.json"
+        info.unlink(missing_ok=True)
+        self.scheduler = self._start("scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info))
+        for _ in range(600):
+            if info.exists() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        self.address = json.loads(info.read_text())["address"]
+        self.worker = self._start("worker", self.address, "--nthreads", "1", "--no-dashboard",
+                                  *(() if nanny else ("--no-nanny",)))
+
+    def _start(self, what, *args):
+        p = subprocess.Popen([sys.executable, "-m", f"distributed.cli.dask_{what}", *args], cwd=ROOT, stdout=self.log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        self.log.close()
 
 
-def _stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
+def loyalsim_against(address, scenario, store, bound, replications=16):
+    """`loyalsim run` against an existing cluster, as a user runs it (a subprocess)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LOYALSIM_CLUSTER_TIMEOUT=str(bound))
+    args = [sys.executable, "-m", "sim", "run", str(scenario), "-r", str(replications), "--set",
+            "customers.initial=2000", "--set", "horizon_days=365", "--set", "customers.history_days=365", "--store",
+            str(store), "--json"]
+    run = subprocess.Popen([*args, "--scheduler", address], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    return run, args, env
+
+
+def wait_for_records(run, store, n, timeout=120):
+    """Until ``n`` records are in the store; returns the pids of the run's children seen meanwhile."""
+    import psutil
+    seen, deadline = set(), time.monotonic() + timeout
+    while len(records(store)) < n and run.poll() is None and time.monotonic() < deadline:
+        try:
+            seen |= {c.pid for c in psutil.Process(run.pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    assert run.poll() is None, ("the run ended before the cluster was lost", run.communicate())
+    return seen
+
+
+def stopped_in_one_line(run, bound, seen, *words):
+    """The run ends within the bound (and some seconds for Python to wind down on a busy machine), in one
+    line holding every word, exit code 2, and leaves no process behind."""
+    import psutil
+    lost = time.monotonic()
+    _, err = run.communicate(timeout=bound + 60)
+    took = time.monotonic() - lost
+    assert run.returncode == 2, (run.returncode, err[-3000:])
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err[-3000:]
+    assert all(str(w) in lines[0] for w in words), (words, lines[0])
+    assert took < bound + 10, took
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in seen)
+    return took
 
 
 @pytest.mark.slow
@@ -349,68 +414,37 @@ def test_a_scheduler_killed_mid_run_is_reported_within_the_bound_and_the_rerun_r
     them, the scheduler is killed once some records are stored: loyalsim ends within the cluster
     timeout with one line naming the address, keeps the records, leaves no process of its own; a
     rerun against a new live cluster resumes and gives the same bytes as a serial run."""
-    import json
+    bound, store = 5, tmp_path / "store"
+    with Cluster(tmp_path) as cluster:
+        run, args, env = loyalsim_against(cluster.address, scenario, store, bound)
+        seen = wait_for_records(run, store, 4)
+        cluster.scheduler.kill()
+        took = stopped_in_one_line(run, bound, seen, cluster.address, "went away", store, "run the same command again")
+    kept = records(store)
+    assert 4 <= len(kept) < 32
+    print(f"stopped {took:.1f} s after the scheduler was killed (bound {bound} s); {len(kept)} records kept")
+    with Cluster(tmp_path) as cluster:  # a live cluster again: the rerun computes only what is missing
+        again = subprocess.run([*args, "--scheduler", cluster.address], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    serial = subprocess.run([*args[:args.index("--store")], "--backend", "serial", "--json"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert serial.returncode == 0 and serial.stdout == again.stdout
 
-    import psutil
-    bound = 5
-    sched_file = tmp_path / "scheduler.json"
-    log = open(tmp_path / "dask.log", "w")
-    procs = []
-    try:
-        def cluster():
-            sched_file.unlink(missing_ok=True)
-            s = _dask("scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file), log=log)
-            procs.append(s)
-            for _ in range(300):
-                if sched_file.exists() and sched_file.stat().st_size:
-                    break
-                time.sleep(0.1)
-            address = json.loads(sched_file.read_text())["address"]
-            w = _dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard", log=log)
-            procs.append(w)
-            return s, w, address
-        s, w, address = cluster()
-        store = tmp_path / "store"
-        env = dict(os.environ, PYTHONPATH=str(ROOT), LOYALSIM_CLUSTER_TIMEOUT=str(bound))
-        args = [sys.executable, "-m", "sim", "run", str(scenario), "-r", "16", "--set", "customers.initial=2000",
-                "--set", "horizon_days=365", "--set", "customers.history_days=365", "--scheduler", address,
-                "--store", str(store), "--json"]
-        run = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        seen = set()
-        deadline = time.monotonic() + 120
-        while len(records(store)) < 4 and run.poll() is None and time.monotonic() < deadline:
-            try:
-                seen |= {c.pid for c in psutil.Process(run.pid).children(recursive=True)}
-            except psutil.NoSuchProcess:
-                break
-            time.sleep(0.05)
-        assert run.poll() is None, ("the run ended before the scheduler was killed", run.communicate())
-        s.kill()
-        killed = time.monotonic()
-        _, err = run.communicate(timeout=bound + 60)
-        took = time.monotonic() - killed
-        assert run.returncode == 2, (run.returncode, err[-3000:])
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in err, err[-3000:]
-        assert address in lines[0] and "went away" in lines[0] and str(store) in lines[0], lines[0]
-        assert took < bound + 10, took  # the bound, and some seconds for Python to wind down on a busy machine
-        kept = records(store)
-        assert 4 <= len(kept) < 32
-        print(f"stopped {took:.1f} s after the scheduler was killed (bound {bound} s); {len(kept)} records kept")
-        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in seen)
 
-        _stop(w)
-        s, w, address = cluster()  # a live cluster again: the rerun computes only what is missing
-        args[args.index("--scheduler") + 1] = address
-        again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        assert again.returncode == 0, again.stderr[-3000:]
-        serial = subprocess.run([*args[:args.index("--scheduler")], "--backend", "serial", "--json"], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=300)
-        assert serial.returncode == 0 and serial.stdout == again.stdout
-    finally:
-        for p in procs:
-            _stop(p)
-        log.close()
+@pytest.mark.slow
+def test_a_cluster_whose_only_worker_dies_stops_after_the_timeout(tmp_path, scenario):
+    """The scheduler stays, its one worker (no nanny to restart it) is killed: the run is not left
+    waiting for a worker that never comes; it stops after the cluster timeout, naming the address."""
+    bound, store = 3, tmp_path / "store"
+    with Cluster(tmp_path, nanny=False) as cluster:
+        run, _, _ = loyalsim_against(cluster.address, scenario, store, bound)
+        seen = wait_for_records(run, store, 2)
+        cluster.worker.kill()
+        took = stopped_in_one_line(run, bound, seen, cluster.address, "has no worker left", store)
+    assert took >= bound - 1  # it did wait for a worker to come back, for about the bound (its 1 s poll)
+    assert 2 <= len(records(store)) < 32
+    print(f"stopped {took:.1f} s after the last worker was killed (bound {bound} s)")
 
 
 def test_a_cluster_without_workers_is_not_waited_on(tmp_path, monkeypatch):
