@@ -360,10 +360,13 @@ class Cluster:
         return self
 
     def __exit__(self, *exc):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+        import signal
+        for p in self.procs:  # each started in its own session: its group is it and its children (a nanny's worker)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(10)
         self.log.close()
 
 
