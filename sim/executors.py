@@ -188,7 +188,7 @@ class DaskExecutor:
         self.cluster = None
         self.client = None
         self._lost = False
-        self.address = address or "the local cluster"
+        self.address = address or "a local cluster"
         try:
             if address:
                 # the client's own log (reconnection attempts, tracebacks) is not for the user: a lost
