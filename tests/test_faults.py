@@ -296,6 +296,20 @@ def test_an_unwritable_folder_is_refused_before_any_work(tmp_path, scenario, unw
     one_line(invoke(*tiny_calls(scenario)[command], option, target), option, unwritable, "permission denied")
 
 
+def test_a_real_read_only_file_system_is_refused_before_any_work(tmp_path, scenario):
+    """Where the machine allows it (root, tmpfs mounts permitted): a read-only mount, for real."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if not ROOT_USER or subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mnt)],
+                                       capture_output=True).returncode != 0:
+        pytest.skip("mounting a read-only tmpfs needs root and a machine that allows it; the simulated tests cover it")
+    try:
+        for option, target in (("--out", mnt / "out"), ("--store", mnt), ("--html", mnt / "r.html")):
+            one_line(invoke("run", scenario, "-r", "1", *SERIAL, option, target), option, mnt, "read-only file system")
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("option", ["--out", "--store"])
 def test_a_file_where_the_folder_should_be_is_refused(tmp_path, scenario, command, option):
