@@ -4,8 +4,9 @@ A write the machine refuses is the user's to fix: one line naming the folder or 
 exit code 2, no traceback; nothing half-written is read back as a record, what finished stays, and
 the same command once the cause is fixed resumes and writes the same bytes as a run never
 interrupted. The faults are simulated at the write (so the tests run anywhere, as any user); where
-the machine allows it (root, and tmpfs mounts permitted), one test also fills a real small file
-system. A Dask scheduler killed mid-run is reported within the cluster timeout, with the records
+the machine allows it (root, and tmpfs mounts permitted), two tests also fill a real small file
+system and write to a real read-only one. Root ignores permissions, so as root EACCES is simulated
+(every file created in the folder refused); as another user the folder is chmod 0500. A Dask scheduler killed mid-run is reported within the cluster timeout, with the records
 that finished kept and no process of loyalsim's left.
 """
 import errno
