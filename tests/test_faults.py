@@ -6,8 +6,9 @@ the same command once the cause is fixed resumes and writes the same bytes as a 
 interrupted. The faults are simulated at the write (so the tests run anywhere, as any user); where
 the machine allows it (root, and tmpfs mounts permitted), two tests also fill a real small file
 system and write to a real read-only one. Root ignores permissions, so as root EACCES is simulated
-(every file created in the folder refused); as another user the folder is chmod 0500. A Dask scheduler killed mid-run is reported within the cluster timeout, with the records
-that finished kept and no process of loyalsim's left.
+(every file created in the folder refused); as another user the folder is chmod 0500. A Dask
+scheduler killed mid-run is reported within the cluster timeout, with the records that finished
+kept and no process of loyalsim's left.
 """
 import errno
 import filecmp
