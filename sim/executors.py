@@ -242,34 +242,55 @@ class DaskExecutor:
         futures = [self.client.submit(_call, (fn, i, it), pure=False) for i, it in enumerate(items)]
         self._futures = futures
         pending = set(futures)
-        yielded = 0
-        healthy = time.monotonic()
+        self._progress = {"yielded": 0, "total": len(futures), "healthy": time.monotonic()}
         while pending:
             try:
                 done, pending = wait(pending, timeout=min(1.0, bound), return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
             except CancelledError:  # the client lost the scheduler: it cancels every future at once
-                done = {f for f in pending if f.status == "cancelled"} or set(pending)
+                self._gone()
             for fut in done:
-                if fut.status == "cancelled" or self.client.status not in ("running", "newly-created"):
-                    self._lost = True
-                    raise ClusterLost(f"the Dask scheduler at {self.address} went away mid-run (the connection "
-                                      f"was lost; {len(futures) - yielded} of {len(futures)} items unfinished)")
-                yield fut.result()
-                yielded += 1
-            if done:
-                healthy = time.monotonic()
-                continue
-            workers = self._workers(bound)
-            if workers:
-                healthy = time.monotonic()
-            elif time.monotonic() - healthy > bound:
-                self._lost = True
-                what = "does not answer" if workers is None else "has no worker left"
-                raise ClusterLost(f"the Dask scheduler at {self.address} {what} for {bound:g} s mid-run "
-                                  f"({len(futures) - yielded} of {len(futures)} items unfinished; --cluster-timeout or "
-                                  "LOYALSIM_CLUSTER_TIMEOUT sets the wait)")
+                yield self._result(fut, bound)
+                self._progress["yielded"] += 1
+                self._progress["healthy"] = time.monotonic()
+            if not done:
+                self._check(bound)
+
+    def _result(self, fut, bound):
+        """A finished item's result. Its data lives on the worker that computed it: if that worker is
+        gone, the scheduler computes the item again, which needs a worker, so this waits as map does."""
+        from concurrent.futures import CancelledError
+        while True:
+            if fut.status == "cancelled" or self.client.status not in ("running", "newly-created"):
+                self._gone()
+            try:
+                return fut.result(timeout=min(1.0, bound))
+            except TimeoutError:
+                self._check(bound)
+            except CancelledError:
+                self._gone()
+
+    def _gone(self):
+        self._lost = True
+        p = self._progress
+        raise ClusterLost(f"the Dask scheduler at {self.address} went away mid-run (the connection was lost; "
+                          f"{p['total'] - p['yielded']} of {p['total']} items unfinished)")
+
+    def _check(self, bound):
+        """Nothing arrived for a while: the cluster must still have a worker, and answer; for longer than
+        ``bound`` seconds without either, ClusterLost."""
+        import time
+        p = self._progress
+        workers = self._workers(bound)
+        if workers:
+            p["healthy"] = time.monotonic()
+        elif time.monotonic() - p["healthy"] > bound:
+            self._lost = True
+            what = "does not answer" if workers is None else "has no worker left"
+            raise ClusterLost(f"the Dask scheduler at {self.address} {what} for {bound:g} s mid-run "
+                              f"({p['total'] - p['yielded']} of {p['total']} items unfinished; --cluster-timeout or "
+                              "LOYALSIM_CLUSTER_TIMEOUT sets the wait)")
 
     def _workers(self, bound):
         """The number of workers the scheduler has now, or None if it does not answer in time."""

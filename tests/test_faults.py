@@ -466,13 +466,20 @@ def test_a_cluster_whose_only_worker_dies_stops_after_the_timeout(tmp_path, scen
     print(f"stopped {took:.1f} s after the last worker was killed (bound {bound} s)")
 
 
-def test_a_cluster_without_workers_is_not_waited_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize("finished", [False, True])
+def test_a_cluster_without_workers_is_not_waited_on(tmp_path, monkeypatch, finished):
     """A scheduler whose workers are all gone: the run stops after the cluster timeout (here 1 s),
-    naming the address, instead of waiting for ever (simulated: the scheduler answers, with no worker)."""
+    naming the address, instead of waiting for ever (simulated: the scheduler answers, with no worker).
+    ``finished``: an item finished on a worker that died before its result was fetched, so the
+    scheduler must compute it again and the fetch waits (the race the real test met once under load)."""
     from sim.executors import ClusterLost, DaskExecutor, set_cluster_timeout
 
     class Future:
-        status = "pending"
+        status = "finished" if finished else "pending"
+
+        def result(self, timeout=None):
+            time.sleep(timeout)
+            raise TimeoutError
 
     class Client:
         status = "running"
@@ -481,7 +488,13 @@ def test_a_cluster_without_workers_is_not_waited_on(tmp_path, monkeypatch):
             return Future()
 
     import distributed
-    monkeypatch.setattr(distributed, "wait", lambda pending, timeout, return_when: (time.sleep(timeout), (set(), pending))[1])
+
+    def wait(pending, timeout, return_when):
+        if finished:
+            return set(pending), set()
+        time.sleep(timeout)
+        return set(), pending
+    monkeypatch.setattr(distributed, "wait", wait)
     ex = DaskExecutor.__new__(DaskExecutor)
     ex.client, ex.cluster, ex.address, ex._lost, ex._futures = Client(), None, "tcp://10.0.0.1:8786", False, []
     monkeypatch.setattr(ex, "_workers", lambda bound: 0)
