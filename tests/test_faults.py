@@ -389,7 +389,7 @@ class Cluster:
 def loyalsim_against(address, scenario, store, bound, replications=10):
     """`loyalsim run` against an existing cluster, as a user runs it (a subprocess)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), LOYALSIM_CLUSTER_TIMEOUT=str(bound))
-    args = [sys.executable, "-m", "sim", "run", str(scenario), "-r", str(replications), "--set",
+    args = [sys.executable, "-X", "faulthandler", "-m", "sim", "run", str(scenario), "-r", str(replications), "--set",
             "customers.initial=2000", "--set", "horizon_days=365", "--set", "customers.history_days=365", "--store",
             str(store), "--json"]
     run = subprocess.Popen([*args, "--scheduler", address], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -416,7 +416,12 @@ def stopped_in_one_line(run, bound, seen, *words):
     line holding every word, exit code 2, and leaves no process behind."""
     import psutil
     lost = time.monotonic()
-    _, err = run.communicate(timeout=bound + 60)
+    try:
+        _, err = run.communicate(timeout=bound + 60)
+    except subprocess.TimeoutExpired:  # it hangs: its threads' stacks (faulthandler) say where
+        import signal
+        run.send_signal(signal.SIGABRT)
+        pytest.fail(f"still running {bound + 60} s after the cluster was lost:\n{run.communicate()[1][-6000:]}")
     took = time.monotonic() - lost
     assert run.returncode == 2, (run.returncode, err[-3000:])
     lines = err.strip().splitlines()
