@@ -144,6 +144,9 @@ class Tiers(Mechanic):
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         th = [lv.threshold for lv in cfg.levels]
+        if not th:  # e.g. a --set programme.tiers.FIELD=... on a scenario without tiers
+            raise ScenarioError(file, f"{path}.levels", "no levels; allowed: a list of at least one level, the first "
+                                                        "with threshold 0 (e.g. - {name: Bronze, threshold: 0})")
         if th[0] != 0:
             raise ScenarioError(file, f"{path}.levels[0].threshold",
                                 f"got {th[0]:g}; allowed: 0 (the entry tier everyone starts in)")
