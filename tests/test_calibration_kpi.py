@@ -126,6 +126,7 @@ def test_solve_newton_with_rough_residuals_and_minimum_norm():
 
 # ----------------------------------------------------------------------------- real fits
 
+@pytest.mark.slow
 def test_typical_base_fits_every_kpi_on_a_small_base():
     # 5,000 customers: the same method as the full fit below, on a quarter of the base
     t = typical(5000)
@@ -154,6 +155,7 @@ def test_typical_base_fits_every_kpi_on_a_small_base():
     assert "Every KPI within 2%" in text and "Loyal share (4+ orders a year)" in text and "other seeds" in text
 
 
+@pytest.mark.slow
 def test_only_retention_and_frequency_keep_the_reference_spreads():
     t = KpiTargets(targets={"retention_rate": 0.45, "purchase_frequency": 2.5}, customers=3000)
     fit = fit_kpis(t, fit_customers=3000, check_seeds=0)
@@ -163,6 +165,7 @@ def test_only_retention_and_frequency_keep_the_reference_spreads():
     assert all(c["values"] == [] for c in fit.check.values())  # no other seeds asked for
 
 
+@pytest.mark.slow
 def test_contradictory_targets_are_said_plainly():
     t = typical(3000, loyal_share=0.9, purchase_frequency=2.0, retention_rate=0.6)
     fit = fit_kpis(t, fit_customers=3000, check_seeds=0)
@@ -176,6 +179,7 @@ def test_contradictory_targets_are_said_plainly():
     assert "NOT every KPI could be met" in text and text.count("Conflict:") == len(fit.conflicts) >= 2
 
 
+@pytest.mark.slow
 def test_three_orders_cannot_make_a_quarter_loyal():
     # Why the example file counts 4+ orders as loyal: with 60% retention and 2 purchases a
     # year held, at least about a third of active customers have 3+ orders, however the
@@ -193,6 +197,7 @@ def test_three_orders_cannot_make_a_quarter_loyal():
     assert fit.achieved["loyal_share"] >= 0.30
 
 
+@pytest.mark.slow
 def test_typical_base_full_fit():
     # The example file as the CLI runs it: fitted on 20,000 customers, checked at 4 other seeds
     # (about 15 simulations, 8 s: kept in the fast set, it is the headline requirement).

@@ -24,6 +24,7 @@ def _lifts_at(strengths, customers=1500, seed=20240601, metrics=("retention_rate
     return {m: res.lift(m)["relative"]["mean"] for m in metrics}
 
 
+@pytest.mark.slow
 def test_fitted_strengths_reproduce_observed_lifts(tmp_path):
     # lifts made by known strengths inside the evidence ranges: a retention lift and a check lift
     # identify the dropout and basket channels, and the fit (deterministic on common random
@@ -75,6 +76,7 @@ def test_a_claim_out_of_reach_is_refused_plainly(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_response_block_runs_in_the_scenario(tmp_path):
     lifts = _lifts_at({"basket": 1.4}, customers=800)
     ev = evidence(tmp_path, {"average_check": f"{{relative: {lifts['average_check']!r}}}"}, customers=800)

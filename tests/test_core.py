@@ -58,6 +58,7 @@ def test_same_seed_same_json_serially_and_in_parallel(tmp_path):
     assert "payback_month" in doc["economics"]
 
 
+@pytest.mark.slow
 def test_paired_interval_is_narrower_than_independent_runs():
     """Common random numbers: the paired lift's CI must be far narrower than the
     CI of the difference between two independently seeded sets of runs."""

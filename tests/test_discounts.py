@@ -295,6 +295,7 @@ def test_schema_defaults_name_their_sources():
 
 # --------------------------------------------------------------------------- the library's strategy scenario
 
+@pytest.mark.slow
 def test_discount_heavy_strategy_loses_over_two_years_while_the_dashboard_looks_fine():
     from pathlib import Path
 

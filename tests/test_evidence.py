@@ -15,6 +15,7 @@ def flagship():
     return sim.run(SCENARIOS / "points_and_tiers.yaml", replications=4, workers=2)
 
 
+@pytest.mark.slow
 def test_flagship_lift_is_where_the_evidence_puts_a_one_percent_programme(flagship):
     # Leenheer et al. 2007, Zhang & Breugelmans 2012 (~4%), Nastasoiu et al. 2021 (1.7%),
     # McKinsey 2013 (+5% to break even): a few percent in sales, near break-even over two years
@@ -65,6 +66,7 @@ def test_points_worth_nothing_move_nothing(value):
     assert abs(lift) < 0.01, lift
 
 
+@pytest.mark.slow
 def test_the_orders_lift_rises_with_what_a_point_is_worth():
     lifts = []
     for value in (0.01, 0.1, 1.0):

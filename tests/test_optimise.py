@@ -271,6 +271,7 @@ def _trials_complete(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_ends_with_the_same_choice(tmp_path):
     """SIGKILL mid-search, start the same command again: it completes the batch it was in (its finished
     replications are read from the store) and continues. Every proposal is seeded by the trial's number and

@@ -1,6 +1,8 @@
 """Pilots: power, detectable lift and EVSI."""
 
 
+import pytest
+
 from conftest import small
 
 TINY = ["customers.initial=1500", "horizon_days=200", "customers.history_days=200"]
@@ -8,6 +10,7 @@ TINY = ["customers.initial=1500", "horizon_days=200", "customers.history_days=20
 
 # --------------------------------------------------------------------------- pilots
 
+@pytest.mark.slow
 def test_pilot_power_rises_with_size_and_length_and_evsi_stays_below_evpi():
     from sim.studies.pilot import run_pilot
     # a programme with an effect a pilot can find (a 10% points reward; about +10% in orders)

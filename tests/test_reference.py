@@ -152,6 +152,7 @@ def check_same_distribution(ref, eng):
     return fails
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_engine_matches_reference(case):
     ref, eng = _outcomes(case)

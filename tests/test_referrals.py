@@ -84,6 +84,7 @@ def test_switched_off_is_exactly_the_baseline():
 
 # --------------------------------------------------------------------------- who arrives
 
+@pytest.mark.slow
 def test_referred_uids_are_deterministic_and_never_organic(arms):
     m = arms["default"]
     r, c = ref(m), m.customers

@@ -236,6 +236,7 @@ def test_compare_report(compared):
     assert all(s["scenario"]["seed"] == doc["seed"] for s in strategies)
 
 
+@pytest.mark.slow
 def test_sweep_and_psa_pages_from_their_summaries(studies):
     for st in studies.values():
         assert_self_contained(st["text"])
@@ -374,6 +375,7 @@ def test_compare_report_in_a_browser(browser, compared, tmp_path):
     assert compared["doc"]["verdict"]["recommendation"] in seen["verdict"]
 
 
+@pytest.mark.slow
 def test_sweep_and_psa_reports_in_a_browser(browser, studies, tmp_path):
     seen = open_report(browser, studies["sweep_2"]["html"], tmp_path / "sweep_top.png")
     assert_read_cleanly(seen, min_charts=1)

@@ -54,6 +54,7 @@ def _records(store):
 
 # --------------------------------------------------------------------------- the API
 
+@pytest.mark.slow
 def test_python_api_summary_is_the_cli_json():
     doc = sim.run("scenarios/points_and_tiers.yaml", replications=2, seed=3).summary()
     cli = run_cli("run", "scenarios/points_and_tiers.yaml", "-r", "2", "--seed", "3", "--json")
@@ -106,6 +107,7 @@ def test_scenarios_are_immutable_and_overrides_revalidate():
 
 # --------------------------------------------------------------------------- backends
 
+@pytest.mark.slow
 def test_serial_process_and_dask_give_the_same_bytes():
     args = ["run", "scenarios/points_and_tiers.yaml", "--json", *SMALL, "-r", "4"]
     serial = run_cli(*args, "--backend", "serial")
@@ -154,6 +156,7 @@ def _wait_for_records(store, n, proc, seconds=180):
     assert len(_records(store)) >= n, "no replication finished in time"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_reuses_finished_replications(tmp_path):
     store = tmp_path / "store"
     proc = _start(store, 8)

@@ -33,6 +33,7 @@ def _children(pid):
     ["sweep", "scenarios/points_and_tiers.yaml", "--vary", "programme.points.earn_per_currency=0.05:0.3:6", "-r", "2"],
     ["psa", "scenarios/points_and_tiers.yaml", "--draws", "12", "-r", "2", "--no-tornado"],
 ])
+@pytest.mark.slow
 def test_a_killed_study_resumes_from_the_store(tmp_path, command):
     store = tmp_path / "store"
     args = [*command, "--json", "-j", "2", "--store", str(store), *sum((["--set", s] for s in TINY), [])]

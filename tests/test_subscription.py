@@ -81,6 +81,7 @@ def test_switched_off_or_unnoticed_is_exactly_the_baseline():
 
 # --------------------------------------------------------------------------- joining
 
+@pytest.mark.slow
 def test_heavy_buyers_self_select(arms):
     """Members expect more savings from their own frequency: their base purchase rate is higher."""
     m = arms["default"]

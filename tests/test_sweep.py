@@ -2,6 +2,8 @@
 import json
 
 
+import pytest
+
 import sim
 from conftest import invoke, small
 from sim.studies.sweep import factor, run_sweep
@@ -11,6 +13,7 @@ TINY = ["customers.initial=1500", "horizon_days=200", "customers.history_days=20
 
 # --------------------------------------------------------------------------- sweeps
 
+@pytest.mark.slow
 def test_a_sweep_over_a_field_that_does_nothing():
     """A monthly points cap far above anything earned changes nothing: on common random numbers
     every point's lift is exactly that of the point with the same earn rate, and its Sobol
