@@ -127,35 +127,6 @@ def test_solve_newton_with_rough_residuals_and_minimum_norm():
 # ----------------------------------------------------------------------------- real fits
 
 @pytest.mark.slow
-def test_typical_base_fits_every_kpi_on_a_small_base():
-    # 5,000 customers: the same method as the full fit below, on a quarter of the base
-    t = typical(5000)
-    fit = fit_kpis(t, fit_customers=5000, check_seeds=2)
-    assert fit.within_tolerance and fit.conflicts == [], render(fit)
-    for k, v in TYPICAL.items():
-        assert abs(fit.achieved[k] / v - 1) <= 0.02, (k, fit.achieved[k])
-        assert fit.errors[k] == pytest.approx(fit.achieved[k] / v - 1)
-    assert fit.evaluations <= 61
-    # achieved = the fitted simulation itself: the same base at the same seed gives the same KPIs
-    assert simulate_kpis(fit.params, fit.spend, t, 5000, 20240601) == fit.achieved
-    # re-simulated at two other seeds: one 5,000-customer base carries a sampling error of
-    # about 2% (loyal share), the fitted parameters one such error from the fit's seed and
-    # the mean of two seeds 1/sqrt(2) of it: sd ~2.5%, 3 sd ~7%, plus the 2% of the fit
-    for k, v in TYPICAL.items():
-        c = fit.check[k]
-        assert len(c["values"]) == 2 and c["sd"] == c["sd"]
-        assert abs(c["mean"] / v - 1) <= 0.09, (k, c)
-    # the block is a scenario population that validates and carries the fit
-    block = fit.block(20000, 1095)
-    sc = scenario.validate({"name": "fitted", "horizon_days": 365, **block,
-                            "metrics": {"loyal_min_orders": 4}})
-    purchase = sc.cfg.customers.purchase
-    assert purchase.model == "bgnbd" and purchase.r == pytest.approx(fit.params["r"], rel=1e-5)
-    text = render(fit)
-    assert "Every KPI within 2%" in text and "Loyal share (4+ orders a year)" in text and "other seeds" in text
-
-
-@pytest.mark.slow
 def test_only_retention_and_frequency_keep_the_reference_spreads():
     t = KpiTargets(targets={"retention_rate": 0.45, "purchase_frequency": 2.5}, customers=3000)
     fit = fit_kpis(t, fit_customers=3000, check_seeds=0)
@@ -199,19 +170,33 @@ def test_three_orders_cannot_make_a_quarter_loyal():
 
 @pytest.mark.slow
 def test_typical_base_full_fit():
-    # The example file as the CLI runs it: fitted on 20,000 customers, checked at 4 other seeds
-    # (about 15 simulations, 8 s: kept in the fast set, it is the headline requirement).
+    # The example file as the CLI runs it: fitted on 20,000 customers, checked at 4 other seeds.
+    # (A second fit of the same targets on 5,000 customers used to run beside it: it checked the
+    # same things, more loosely, at twice this one's cost; its checks are here now.)
     t = read_targets(EXAMPLE)
     fit = fit_kpis(t)
-    assert fit.within_tolerance, render(fit)
-    assert all(abs(e) <= 0.02 for e in fit.errors.values())
+    assert fit.within_tolerance and fit.conflicts == [], render(fit)
+    for k, v in TYPICAL.items():
+        assert abs(fit.achieved[k] / v - 1) <= 0.02, (k, fit.achieved[k])
+        assert fit.errors[k] == pytest.approx(fit.achieved[k] / v - 1)
     assert fit.evaluations <= 40
+    # achieved = the fitted simulation itself: the same base at the same seed gives the same KPIs
+    assert simulate_kpis(fit.params, fit.spend, t, 20000, 20240601) == fit.achieved
     for k, v in TYPICAL.items():
         c = fit.check[k]
         # the fitted parameters carry one base's sampling error (sd), the mean of 4 seeds sd/2:
         # 3 x sd x sqrt(1 + 1/4) around the target, plus the fit's 2%
         assert abs(c["mean"] - v) <= 0.02 * v + 3.4 * c["sd"], (k, c)
         assert c["sd"] / v < 0.03  # a 20,000-customer base: about 1% on each KPI
+        assert len(c["values"]) == 4
+    # the block is a scenario population that validates and carries the fit
+    block = fit.block(20000, 1095)
+    sc = scenario.validate({"name": "fitted", "horizon_days": 365, **block,
+                            "metrics": {"loyal_min_orders": 4}})
+    purchase = sc.cfg.customers.purchase
+    assert purchase.model == "bgnbd" and purchase.r == pytest.approx(fit.params["r"], rel=1e-5)
+    text = render(fit)
+    assert "Every KPI within 2%" in text and "Loyal share (4+ orders a year)" in text and "other seeds" in text
 
 
 @pytest.mark.slow
