@@ -306,14 +306,14 @@ def test_discount_heavy_strategy_loses_over_two_years_while_the_dashboard_looks_
 
     def cumulative(arms):
         return np.cumsum(arms["p"].monthly["profit"].to_numpy() - arms["baseline"].monthly["profit"].to_numpy())
-    for rep in (0, 1):
-        arms = one_replication(sc, {"p": sc}, rep)
-        cum = cumulative(arms)
-        # month 24 at about -2.9m on replication 0 (with all customers reachable, -1.3m): tens of
-        # standard deviations from zero
-        assert cum[23] < -1_000_000, rep
-        assert arms["p"].metrics["orders"] > arms["baseline"].metrics["orders"]    # the dashboard looks fine
-        assert arms["p"].metrics["revenue"] > arms["baseline"].metrics["revenue"]
+    arms = one_replication(sc, {"p": sc}, 0)
+    cum = cumulative(arms)
+    # month 24 at about -2.9m on replication 0 (with all customers reachable, -1.3m): tens of
+    # standard deviations from zero, so one replication decides it (a second one, run here before,
+    # could only repeat it)
+    assert cum[23] < -1_000_000
+    assert arms["p"].metrics["orders"] > arms["baseline"].metrics["orders"]    # the dashboard looks fine
+    assert arms["p"].metrics["revenue"] > arms["baseline"].metrics["revenue"]
     # the first quarter looks good only when the e-mail chains reach (nearly) everyone: their orders
     # carry it. At the default reach (members and the 30% who opted in; no enrolment here) it is
     # already behind: on replication 0, +63k against -96k
