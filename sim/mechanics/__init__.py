@@ -4,13 +4,14 @@ Adding a mechanic
 -----------------
 The steps are written down in docs/DESIGN.md#adding-a-mechanic. In short: one
 module, ``sim/mechanics/<name>.py``, with one subclass of
-``sim.mechanics.base.Mechanic`` that declares what it needs (its docstring lists
-the declarations), and its class added to ``MECHANICS`` below (its import and its
-place in the list; the list's order decides only where the ``after`` declarations
-leave a choice). Nothing else changes: the scenario schema, the validation, the
-day loop, the result records and the memory estimate all read the registry. A
-registry whose declarations form a cycle, or name a mechanic that is not in it,
-fails as it is built (that is, on import).
+``sim.mechanics.base.Mechanic`` that declares what it needs (the docstring of
+``sim.mechanics.base`` lists the declarations), and its class added to
+``MECHANICS`` below (its import and its place in the list; the list's order
+decides only where the ``after`` declarations leave a choice). Nothing else
+changes: the scenario schema, the validation, the day loop, the result records
+and the memory estimate all read the registry. A registry whose declarations
+form a cycle, or name a mechanic that is not in it, fails as it is built (that
+is, on import).
 """
 from sim.mechanics.base import Registry
 from sim.mechanics.campaigns import Campaigns
