@@ -41,10 +41,9 @@ def rows(scenario) -> list:
                         "doc": spec.doc})
 
     walk(scenario_schema(), resolved, "")
-    from sim.mechanics.enrolment import Enrolment
-    if not Enrolment.active(scenario.cfg.programme):  # nothing to join: enrolment is not in force
-        out = [r for r in out if not r["field"].startswith("programme.enrolment")]
-    return out
+    from sim.scenario import felt, unfelt
+    cannot_feel = unfelt(scenario.cfg)  # enrolment with nothing to join, reach with no message sent, ...
+    return [r for r in out if felt(r["field"], cannot_feel)]
 
 
 def _text(v) -> str:

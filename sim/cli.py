@@ -372,8 +372,8 @@ def cmd_optimise(args) -> int:
     written = opt.write_outputs(out_dir, sc, res, doc, fmt) if out_dir is not None else []
     if args.html:
         from reports.html import optimise_inputs, render_optimise
-        stated = sc.with_overrides({"optimise": opt.problem_block(problem)})   # reproduces with no options
-        _write_html(args.html, render_optimise(optimise_inputs(res, _scenario_yaml(stated))))
+        # the scenario with the problem as its optimise: block: it reproduces with no options
+        _write_html(args.html, render_optimise(optimise_inputs(res, opt.stated_yaml(sc, problem))))
     if args.json:
         print(dumps(doc))
     else:

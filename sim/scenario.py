@@ -69,6 +69,12 @@ CUSTOMERS = Section(doc="the customer base", fields={
         "per_day": NonNeg(0.0, "expected new customers per day (Poisson)"),
         "cost_per_customer": NonNeg(0.0, "acquisition cost per new customer, currency"),
     }),
+    "contact": Section(doc="who personal offers and e-mails can reach (sim.mechanics.contact)", fields={
+        "email_opt_in": Effect(0.3, 0.1, 0.6, hi=1.0, grade="assumption",
+                               source="seed assumption: no study we know measures the share of non-member customers "
+                                      "a retailer may e-mail; members are always reachable",
+                               doc="share of customers outside the programme who opted in to marketing e-mail"),
+    }),
 })
 
 ECONOMICS = Section(doc="money", fields={
@@ -532,6 +538,27 @@ class Scenario:
         return self.baseline_difference(other) is None
 
 
+def unfelt(cfg) -> tuple[str, ...]:
+    """Field paths (or their prefixes) that this scenario's design cannot feel: a mechanic's
+    fields its configuration never uses (``Mechanic.unfelt``), enrolment without points or
+    tiers to join, who can be reached when nothing sends a message."""
+    from sim.mechanics import MECHANICS
+    programme = cfg.programme
+    out = []
+    running = [(name, cls) for name, cls in MECHANICS.items() if cls.active(programme)]
+    for name, cls in running:
+        out += [f"programme.{name}.{f}" for f in cls.unfelt(programme[name])]
+    if "enrolment" not in dict(running):
+        out.append("programme.enrolment")
+    if not any(cls.reaches(programme[name]) for name, cls in running):
+        out.append("customers.contact")
+    return tuple(out)
+
+
+def felt(path: str, unfelt_fields) -> bool:
+    return not any(path == u or path.startswith(u + ".") for u in unfelt_fields)
+
+
 def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
     """The parameters in force, each with its value, default, plausible range, source and evidence grade.
 
@@ -544,8 +571,9 @@ def assumptions(scenario: Scenario, behavioural_only=True) -> list[dict]:
     from sim.schema import REQUIRED, leaves
     resolved = scenario.resolved()
     rows = []
+    cannot_feel = unfelt(scenario.cfg)
     for path, spec in leaves(scenario_schema()):
-        if "[]" in path:
+        if "[]" in path or not felt(path, cannot_feel):
             continue
         rng = getattr(spec, "range", None)
         if behavioural_only and rng is None:

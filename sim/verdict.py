@@ -181,13 +181,17 @@ def _rests_on(doc: dict, option: str) -> tuple:
     grades = {p["field"]: p.get("grade") for p in doc.get("parameters") or []}
     out = []
     evppi = doc.get("evppi") or {}
+    tornado = [r for r in doc.get("tornado") or [] if r.get("strategy_name", option) == option]
+    swing = {r["field"]: r.get("swing") or 0 for r in tornado}
     if evppi and (doc.get("evpi") or 0) > 0:
         group, entry = max(evppi.items(), key=lambda kv: kv[1].get("evppi") or 0)
         if (entry.get("evppi") or 0) > 0.5 * doc["evpi"]:
-            for f in entry.get("parameters") or []:
-                if grades.get(f) in UNMEASURED:
-                    out.append({"field": f, "grade": grades[f], "why": f"most of the value of information ({group})"})
-    tornado = [r for r in doc.get("tornado") or [] if r.get("strategy_name", option) == option]
+            # the group's unmeasured members that swing the answer most (at most three: a list of
+            # a dozen names says nothing)
+            members = sorted((f for f in entry.get("parameters") or [] if grades.get(f) in UNMEASURED),
+                             key=lambda f: -swing.get(f, 0))
+            for f in members[:3]:
+                out.append({"field": f, "grade": grades[f], "why": f"most of the value of information ({group})"})
     if tornado:
         top = max(tornado, key=lambda r: r.get("swing") or 0)
         if grades.get(top["field"]) in UNMEASURED and not any(o["field"] == top["field"] for o in out):
@@ -273,8 +277,9 @@ def of_sweep(doc: dict) -> Verdict:
 def bound_note(b: dict, what: str) -> str:
     """One line for a varied field whose chosen value sits on a bound of its range."""
     side = "top" if b["bound"] == "high" else "bottom"
+    limit = b.get("limit", b.get("high") if b["bound"] == "high" else b.get("low"))
     return (f"The {what}'s {b['field']}, {_short(b['value'])}, is at the {side} of its range (the bound is "
-            f"{_short(b['limit'])}): the best setting may lie beyond it; widen --vary {b['field']}.")
+            f"{_short(limit)}): the best setting may lie beyond it; widen --vary {b['field']}.")
 
 
 def _short(v) -> str:
@@ -324,7 +329,8 @@ def of_optimise(doc: dict) -> Verdict:
     cur = doc.get("currency", "")
     kind = doc.get("objective_kind", "money")
     what = str(doc.get("objective", "incremental_profit")).replace("_", " ")
-    notes = [bound_note(b, "chosen design") for b in doc.get("at_bound") or []]
+    what_is_bounded = "best programme design" if (doc.get("chosen") or {}).get("no_programme") else "chosen design"
+    notes = [bound_note(b, what_is_bounded) for b in doc.get("at_bound") or []]
     if len(doc.get("objectives") or []) > 1:
         n = len(doc.get("pareto_front") or [])
         return Verdict("cannot_tell", f"{n} design{'s' if n != 1 else ''} on the Pareto front of "

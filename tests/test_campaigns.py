@@ -27,7 +27,10 @@ BASE = {
                   "spend": {"p": 6.25, "q": 3.74, "gamma": 658},
                   "segments": [{"name": "bargain", "share": 0.3, "traits": {"deal_proneness": {"a": 4, "b": 3}}},
                                {"name": "regular", "share": 0.7}],
-                  "acquisition": {"per_day": 10}},
+                  "acquisition": {"per_day": 10},
+                  # everyone reachable: these tests hold the mechanic's own rules; who an offer or
+                  # an e-mail can reach is tests/test_reach.py's
+                  "contact": {"email_opt_in": 1.0}},
     "economics": {"gross_margin": 0.35},
 }
 

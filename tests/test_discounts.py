@@ -27,7 +27,10 @@ BASE = {
                   "spend": {"p": 6.25, "q": 3.74, "gamma": 658},
                   "segments": [{"name": "bargain", "share": 0.3, "traits": {"deal_proneness": {"a": 4, "b": 3}}},
                                {"name": "regular", "share": 0.7}],
-                  "acquisition": {"per_day": 10}},
+                  "acquisition": {"per_day": 10},
+                  # everyone reachable: these tests hold the mechanic's own rules; who an offer or
+                  # an e-mail can reach is tests/test_reach.py's
+                  "contact": {"email_opt_in": 1.0}},
     "economics": {"gross_margin": 0.35},
 }
 
@@ -61,6 +64,7 @@ def season():
         "no_conditioning": programme(SEASON, conditioning=0),
         "no_response": programme(SEASON, elasticity=0, basket_elasticity=0),
         "no_dip": programme(SEASON, pull_forward=0),
+        "waiting": programme(SEASON, waiting=0.5),  # the old seed size: the default is now 0.1
     })
 
 
@@ -107,13 +111,16 @@ def test_post_promotion_dip(season):
 
 def test_discount_conditioning_lowers_full_price_purchasing_after_the_season(season):
     """Elberg et al. (2019), Mela, Jedidi & Bowman (1998): after deep discounts customers wait for deals."""
-    base, on, plain = season["baseline"], season["default"], season["no_conditioning"]
+    base, on, plain = season["baseline"], season["waiting"], season["no_conditioning"]
     after_base, after_on, after_plain = orders(base, AFTER), orders(on, AFTER), orders(plain, AFTER)
     # ~17,500 full-price orders from June on: each arm's count has ~0.8% Poisson noise, and
-    # the arms' histories diverge after the season, so a difference has ~1.1% noise. The
-    # expected effect is ~-7% (waiting 0.5 x gain ~0.1 / 0.3 for the ~40% who got a discount).
+    # the arms' histories diverge after the season, so a difference has ~1.1% noise. At waiting
+    # 0.5 the expected effect is ~-7% (0.5 x gain ~0.1 / 0.3 for the ~40% who got a discount);
+    # the default, 0.1 (the sign is known, the size is not), gives ~-1.4%, inside the noise here,
+    # so the rule is held at 0.5 and the default only for its direction against 0.5
     assert after_on < 0.96 * after_base
     assert after_on < 0.96 * after_plain
+    assert orders(season["default"], AFTER) > after_on
     # without conditioning, full-price purchasing returns to the baseline's (within noise)
     assert after_plain == pytest.approx(after_base, rel=0.04)
     # and it shows in the state: deal proneness grew
@@ -288,19 +295,26 @@ def test_schema_defaults_name_their_sources():
 
 # --------------------------------------------------------------------------- the library's strategy scenario
 
-def test_discount_heavy_strategy_looks_good_for_a_quarter_and_loses_over_two_years():
+def test_discount_heavy_strategy_loses_over_two_years_while_the_dashboard_looks_fine():
     from pathlib import Path
 
     from sim.scenario import load
-    sc = load(Path(__file__).resolve().parents[1] / "scenarios" / "strategy_discount_heavy.yaml")
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "strategy_discount_heavy.yaml"
+    sc = load(path)
     from conftest import one_replication
+
+    def cumulative(arms):
+        return np.cumsum(arms["p"].monthly["profit"].to_numpy() - arms["baseline"].monthly["profit"].to_numpy())
     for rep in (0, 1):
         arms = one_replication(sc, {"p": sc}, rep)
-        cum = np.cumsum(arms["p"].monthly["profit"].to_numpy() - arms["baseline"].monthly["profit"].to_numpy())
-        # Over replications 0-3 the first quarter ends at +60k..+135k (mean ~100k, sd ~30k) and
-        # month 24 at -1.7m..-2.1m. The quarter's sign is only ~3 sd from flipping, so this checks
-        # the scenario's story on fixed replications; the two-year loss is ~60 sd from zero.
-        assert cum[2] > 0, rep
+        cum = cumulative(arms)
+        # month 24 at about -2.9m on replication 0 (with all customers reachable, -1.3m): tens of
+        # standard deviations from zero
         assert cum[23] < -1_000_000, rep
         assert arms["p"].metrics["orders"] > arms["baseline"].metrics["orders"]    # the dashboard looks fine
         assert arms["p"].metrics["revenue"] > arms["baseline"].metrics["revenue"]
+    # the first quarter looks good only when the e-mail chains reach (nearly) everyone: their orders
+    # carry it. At the default reach (members and the 30% who opted in; no enrolment here) it is
+    # already behind: on replication 0, +63k against -96k
+    everyone = load(path, ["customers.contact.email_opt_in=1.0"])
+    assert cumulative(one_replication(everyone, {"p": everyone}, 0))[2] > 0

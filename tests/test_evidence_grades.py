@@ -154,3 +154,41 @@ def test_default_priors_carry_the_grade_and_written_priors_none():
     assert defaults
     for p in defaults:
         assert p.grade == _schema_grade(p.field), p.field
+
+
+# fields with a range that are not effects a programme has on customers (a bound, a time, a
+# service parameter), and one whose conservative end is its high end (more members acting on
+# what they get means less inertia income from fees)
+NOT_EFFECTS = {"programme.discounts.behaviour.max_dip", "programme.service.handling.mean_minutes",
+               "programme.subscription.renewal.act_per_month"}
+
+
+def test_effects_no_study_has_sized_stay_small():
+    """A behavioural default graded direction or assumption sits at or below the middle of its
+    plausible range (toward no effect): an effect no study has sized stays small, and its
+    prior (uniform over the range, sim.studies.priors) carries the rest."""
+    from sim.scenario import scenario_schema
+    from sim.schema import leaves
+    high = []
+    for path, spec in leaves(scenario_schema()):
+        rng = getattr(spec, "range", None)
+        if getattr(spec, "grade", None) not in ("direction", "assumption") or not rng or rng[1] <= rng[0]:
+            continue
+        if path in NOT_EFFECTS or not isinstance(spec.default, (int, float)):
+            continue
+        position = (spec.default - rng[0]) / (rng[1] - rng[0])
+        if position > 0.5 + 1e-9:
+            high.append(f"{path}: {spec.default} in {rng[0]}..{rng[1]} ({spec.grade})")
+    assert not high, high
+
+
+def test_unmeasured_defaults_get_the_wide_prior():
+    """Measured sizes get a triangular prior peaked at the value; the rest are uniform over the range."""
+    from conftest import SCENARIOS
+    from sim.scenario import load
+    from sim.studies.priors import default_priors
+    priors = {p.field: p for p in default_priors(load(SCENARIOS / "discounts.yaml"))}
+    assert priors["programme.discounts.behaviour.waiting"].dist == "uniform"
+    assert priors["programme.discounts.behaviour.elasticity"].dist == "triangular"
+    assert "customers.contact.email_opt_in" in priors                 # personal offers: reach matters
+    assert not any(f.startswith("programme.enrolment") for f in priors)  # nothing to join here

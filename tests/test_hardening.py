@@ -138,7 +138,7 @@ def test_extreme_but_allowed_values_print_finite_results(tmp_path):
 def test_no_runtime_warning_reaches_the_user():
     # an overflow inside a mechanic (exp of a large value) must not print numpy's RuntimeWarning
     r = bounded("run", SCENARIOS / "subscription_vip.yaml", *TINY, "--backend", "serial",
-                "--set", "programme.subscription.renewal.value_sensitivity=10", timeout=60)
+                "--set", "programme.subscription.renewal.value_noise=10", timeout=60)
     assert r.returncode == 0, r.stderr
     assert "Warning" not in r.stderr and "Traceback" not in r.stderr
 

@@ -396,3 +396,12 @@ def test_saved_studies_rebuild_to_the_same_bytes_without_simulating(studies, tmp
     for name, st in studies.items():
         _cli("report", st["out"], "--html", tmp_path / f"{name}_again.html")
         assert (tmp_path / f"{name}_again.html").read_bytes() == st["html"].read_bytes(), name
+
+
+def test_sweep_table_shows_relative_lifts_as_percentages():
+    """The sweep's columns are lift_<metric> (a change in the metric's unit) and lift_<metric>_relative (a share)."""
+    from reports.html.sweep import _sweep_column, _sweep_value
+    assert _sweep_value("lift_revenue_relative", 0.016, "EUR") == "+1.6%"
+    assert "EUR" not in _sweep_value("lift_revenue_relative", 0.016, "EUR")
+    assert _sweep_column("lift_revenue_relative") == "revenue: change (%)"
+    assert "EUR" in _sweep_value("lift_revenue", 1600.0, "EUR")

@@ -138,6 +138,17 @@ def evidence_cell(r) -> Cell:
                 "strong" if r.get("grade") in ("direction", "assumption") else "")
 
 
+def bound_lines(doc: dict, what: str) -> list:
+    """One line per varied field the summary lists in at_bound: where the value sits in its range."""
+    out = []
+    for b in doc.get("at_bound") or []:
+        side = "top" if b["bound"] == "high" else "bottom"
+        out.append(f"At a bound: {what}'s {b['field']} is {value_text(b['value'])}, at the {side} of its range "
+                   f"({value_text(b['low'])} to {value_text(b['high'])}); the best setting may lie beyond it, so "
+                   "widen the range and run again.")
+    return out
+
+
 def value_text(v) -> str:
     if v is None:
         return "none"
@@ -158,7 +169,9 @@ def range_text(r) -> str:
 
 
 FIGURE_LABELS = {"members_end": "members at the end", "member_share_end": "members' share of customers at the end",
-                 "joins": "customers who joined", "fee_income": "membership fees", "staff_cost": "staff cost"}
+                 "joins": "customers who joined", "fee_income": "membership fees", "staff_cost": "staff cost",
+                 "fee_per_member_year": "fee per paying member a year",
+                 "value_per_member_year": "value a paying member got back a year (money)"}
 
 
 def flatten(d, prefix="") -> list:

@@ -135,10 +135,13 @@ def psa_inputs(psa, scenarios) -> StudyInputs:
                        {name: assumption_rows(sc) for name, sc in zip(names, scenarios)})
 
 
+OPTIMISE_SOURCE = "Resolved scenario (with the optimisation it ran)"
+
+
 def optimise_inputs(result, scenario_text: str) -> StudyInputs:
     """A live optimisation (sim.studies.optimise.OptimiseResult)."""
     return StudyInputs(json_normal(result.summary()), normal_frame(result.trials_table()),
-                       [("Resolved scenario (with the optimisation it ran)", scenario_text)], version())
+                       [(OPTIMISE_SOURCE, scenario_text)], version())
 
 
 # --------------------------------------------------------------------------- saved folders
@@ -240,5 +243,6 @@ def load_saved_study(folder, kind, doc) -> StudyInputs:
             path = folder / (RESOLVED if i == 0 else f"strategy_{i + 1}.resolved.yaml")
             sources.append((f"{name}", _read_text(path, f"the resolved scenario of {name}")))
     elif (folder / RESOLVED).is_file():
-        sources.append(("Resolved scenario", _read_text(folder / RESOLVED, "the resolved scenario")))
+        label = OPTIMISE_SOURCE if kind == "optimise" else "Resolved scenario"
+        sources.append((label, _read_text(folder / RESOLVED, "the resolved scenario")))
     return StudyInputs(json_normal(doc), normal_frame(table), sources, doc.get("loyalsim_version", "unknown"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from reports import figures as F
-from reports.html.common import LEVEL, chart, plural, value_text
+from reports.html.common import LEVEL, bound_lines, chart, plural, value_text
 from reports.html.inputs import StudyInputs
 from reports.html.page import Cell, Page, Section, Source, Table, Tile, Verdict, render_page
 from sim import format as fmt
@@ -95,6 +95,7 @@ def optimise_sections(inp: StudyInputs) -> list:
                 xs, ys, feas, title=f"{what.capitalize()} against {v.split('.')[-1]}",
                 subtitle=f"{v}: each design's mean over the search's replications", xtitle=v, kind=fk, cur=cur,
                 what=what, chosen=cp, labels=labels)))
+    sec.notes += bound_lines(doc, "the best programme design" if ch.get("no_programme") else "the chosen design")
     sb = doc.get("search_best")
     if sb:
         sec.notes.append(f"The best observation of the search ({_opt_value(kind, sb['observed'], cur)}, trial "

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 
 from reports import figures as F
-from reports.html.common import LEVEL, chart, generic_value, how_sure, plural, value_text
+from reports.html.common import LEVEL, bound_lines, chart, generic_value, how_sure, plural, value_text
 from reports.html.inputs import StudyInputs
 from reports.html.page import Page, Section, Source, Table, Tile, Verdict, render_page
 from sim.format import money, pct
@@ -47,6 +47,7 @@ def sweep_sections(inp: StudyInputs) -> list:
         f"{money(best['mean'], cur, True)} of incremental profit"
         + ("." if math.isnan(best["lo"])
            else f" ({LEVEL} interval {money(best['lo'], signed=True)} to {money(best['hi'], cur, True)})."))
+    sec.notes += bound_lines(doc, "the best point")
     label = "Incremental profit" if metric == "incremental_profit" else metric.replace("_", " ").capitalize()
     if len(varied) == 1:
         v = varied[0]
@@ -84,17 +85,23 @@ def sweep_sections(inp: StudyInputs) -> list:
 
 
 def _sweep_column(name: str) -> str:
+    """The sweep table's columns (sim.studies.sweep): lift_<metric> is a change, lift_<metric>_relative the same as a share."""
     if name == "roi":
         return "Return on cost"
-    if name.startswith("lift."):
-        return f"{name.removeprefix('lift.').replace('_', ' ')}: change"
+    if name.startswith("lift_"):
+        metric = name.removeprefix("lift_")
+        if metric.endswith("_relative"):
+            return f"{metric.removesuffix('_relative').replace('_', ' ')}: change (%)"
+        return f"{metric.replace('_', ' ')}: change"
     return name.replace("_", " ")
 
 
 def _sweep_value(name, v, cur) -> str:
-    """Lift columns are relative changes, roi a ratio: both as percentages; others by their name."""
-    if name == "roi" or name.startswith("lift."):
-        return pct(v, signed=name.startswith("lift."))
+    """Relative lifts and roi as percentages; absolute lifts in their metric's own unit."""
+    if name == "roi" or (name.startswith("lift_") and name.endswith("_relative")):
+        return pct(v, signed=name != "roi")
+    if name.startswith("lift_"):
+        return generic_value(name.removeprefix("lift_"), v, cur)
     return generic_value(name, v, cur)
 
 

@@ -26,3 +26,9 @@ def verdict_lines(doc: dict, width: int = 118) -> list:
     for note in v.get("notes") or []:
         out += textwrap.wrap(note, width, initial_indent="  ", subsequent_indent="  ")
     return out
+
+
+def bound_marks(doc: dict, what: str) -> dict:
+    """{field: ' (WHAT at the top of its range: widen it)'} for the summary's at_bound fields."""
+    return {b["field"]: f" ({what} at the {'top' if b['bound'] == 'high' else 'bottom'} of its range: widen it)"
+            for b in doc.get("at_bound") or []}

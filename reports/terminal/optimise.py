@@ -1,7 +1,7 @@
 """An optimisation on the terminal: the design, its profit on fresh replications, how sure, the runner-up."""
 from __future__ import annotations
 
-from reports.terminal.common import short, verdict_lines
+from reports.terminal.common import bound_marks, short, verdict_lines
 from reports.terminal.common import signed as signed_money
 from sim.format import money, pct
 
@@ -45,10 +45,11 @@ def render(doc) -> str:
     obj = doc["objective"].replace("_", " ")
     t = doc["trials"]
     reps = len(doc.get("search_replications") or [])
+    marks = bound_marks(doc, "best programme design" if (doc.get("chosen") or {}).get("no_programme") else "chosen")
     out = [f"Best design for {doc['scenario']}: {t['told']} designs tried ({doc['sampler']} search, seed {doc['seed']}), "
            f"each on {reps} replication{'s' if reps != 1 else ''} against no programme, on the same customers and "
            "chance events",
-           "  varied: " + ", ".join(f"{b['field']} {_bounds_text(b)}" for b in doc["bounds"])]
+           "  varied: " + ", ".join(f"{b['field']} {_bounds_text(b)}{marks.get(b['field'], '')}" for b in doc["bounds"])]
     if doc.get("constraints"):
         out.append(f"  constraints: {', '.join(doc['constraints'])} ({t['infeasible']} design"
                    f"{'s' if t['infeasible'] != 1 else ''} tried broke them; a design that does is never chosen)")

@@ -103,6 +103,11 @@ def _new_mechanic_lines(mech, cur):
         if sub.get("orders_per_member_year") is not None and sub.get("orders_per_other_active_year"):
             out.append(f"    members order {sub['orders_per_member_year']:.1f} times a year vs "
                        f"{sub['orders_per_other_active_year']:.1f} for other active customers")
+        if sub.get("value_per_member_year") is not None:
+            got, fee = sub["value_per_member_year"], sub["fee_per_member_year"]
+            out.append(f"    per paying member a year: fee {money(fee, cur)}, value received {money(got, cur)} "
+                       f"(savings, free deliveries, extra points and perks at their stated worth: "
+                       f"{got / fee:.1f}x the fee)")
     ref = mech.get("referrals")
     if ref:
         tree = ref["brought_in_by"]

@@ -1,14 +1,14 @@
 """A sweep on the terminal: where the programme pays, the best points, the shape of the response."""
 from __future__ import annotations
 
-from reports.terminal.common import short, verdict_lines
+from reports.terminal.common import bound_marks, short, verdict_lines
 from sim.format import money, pct
 
 def render(doc) -> str:
     cur = doc["currency"]
     out = [f"Sweep of {doc['scenario']}: {doc['points']} points ({doc['design']}), {doc['replications']} replication"
            f"{'s' if doc['replications'] != 1 else ''} each, every point against no programme on the same customers",
-           f"  varied: {', '.join(doc['varied'])}", ""]
+           f"  varied: {', '.join(f + bound_marks(doc, 'best point').get(f, '') for f in doc['varied'])}", ""]
     out += verdict_lines(doc)
     out.append("")
     out.append("Best points by incremental profit (95% interval over replications):")

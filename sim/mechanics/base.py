@@ -166,6 +166,17 @@ class Mechanic:
     def validate(cls, config, scenario_cfg, path, file):
         """Cross-field checks beyond the schema; raise ScenarioError naming the field."""
 
+    @classmethod
+    def unfelt(cls, config) -> tuple[str, ...]:
+        """Fields of its block (paths inside it) that this configuration cannot feel: ``validate
+        --explain``, the assumptions and the uncertainty analysis leave them out."""
+        return ()
+
+    @classmethod
+    def reaches(cls, config) -> bool:
+        """Does it send messages to customers (so who can be reached, sim.mechanics.contact, matters)?"""
+        return False
+
     # ------------------------------------------------------------------ set-up and release
     def connect(self, running: dict):
         """Take the peers it declared from the running mechanics (by name): each becomes an

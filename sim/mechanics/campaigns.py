@@ -13,7 +13,10 @@ purchase into today with ``model.trigger_orders``):
   ``browse_per_order`` times the customer's purchase rate: the Baymard
   Institute's ~70% average cart abandonment is 0.7 / 0.3 = 2.3 abandoned
   sessions per completed order.
-* a message reaches present customers who have not unsubscribed, in the chain's
+* a message reaches present customers who can be reached (members of the
+  programme or of a paid membership, and the customers who opted in to e-mail:
+  ``customers.contact.email_opt_in``, sim.mechanics.contact) and have not
+  unsubscribed, in the chain's
   target (tiers, segments), within the chain's monthly budget and under the
   frequency cap (at most ``frequency_cap`` messages per customer per
   ``cap_window_days`` across all chains). Dropped-out customers are messaged too:
@@ -63,6 +66,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
+from sim.mechanics.contact import reachable
 from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import V_REF, response
 from sim.schema import Bool, Choice, Effect, Int, ListOf, NonNeg, Num, Section, Str
@@ -171,7 +175,7 @@ class Campaigns(Mechanic):
     })
     # chains aimed at tiers read the customer's tier; bonus points are granted through points;
     # an offer conditions deal proneness as a discount does
-    uses = ("tiers", "points", "discounts")
+    uses = ("tiers", "points", "discounts", "enrolment", "subscription")  # members are reachable (sim.mechanics.contact)
     after = ("discounts", "subscription", "tiers", "points")  # an offer applies to what is left to pay
     FACTORS = ("dropout",)
     COLUMNS = (
@@ -190,6 +194,10 @@ class Campaigns(Mechanic):
     )
 
     # ------------------------------------------------------------------ set-up
+    @classmethod
+    def reaches(cls, config) -> bool:
+        return True
+
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         seg_names = [s.name for s in scenario_cfg.customers.segments] or ["all"]
@@ -324,6 +332,7 @@ class Campaigns(Mechanic):
     def _eligible(self, j, idx):
         c = self.customers
         idx = idx[c.present[idx] & ~self.unsubscribed[idx]]
+        idx = idx[reachable(self, idx)]  # an e-mail needs an address: members, or customers who opted in
         seg = self.target_segments[j]
         if seg.size:
             idx = idx[np.isin(c.segment[idx], seg)]

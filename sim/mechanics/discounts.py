@@ -33,8 +33,15 @@ for the average customer; w is clipped at 5):
   grows with promotion frequency (Mela, Gupta & Lehmann 1997, JMR). Higher deal
   proneness raises the response to the next deal (through w) and lowers
   full-price purchase intensity, x 1 / (1 + waiting x gain / mean dp): customers
-  "lie in wait" for deals (Mela, Jedidi & Bowman 1998, JMR; size a seed
-  assumption). The gain fades with a half-life (seed assumption).
+  "lie in wait" for deals (Mela, Jedidi & Bowman 1998, JMR; Anderson & Simester
+  2004, Marketing Science, find deep discounts lower established customers' later
+  buying): the sign is known, the size is not, so the default is small (0.1 of a
+  range 0-0.3) and a verdict that hinges on it says so. The gain fades with a
+  half-life (seed assumption).
+* reach: a personal offer needs an address the business may use, so it reaches
+  members (of the programme or a paid membership) and the customers who opted
+  in to e-mail (``customers.contact.email_opt_in``, sim.mechanics.contact);
+  calendar promotions reach everyone in the shop.
 
 Economics: every discount is money off the order (its face value), split into
 two ledger lines. ``discounts_subsidised`` is the part given on orders that
@@ -52,6 +59,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
+from sim.mechanics.contact import reachable
 from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import V_REF, response
 from sim.schema import Bool, Choice, Date, Effect, Int, ListOf, Num, NonNeg, Prob, Section, Str
@@ -148,12 +156,15 @@ class Discounts(Mechanic):
                                    doc="deal proneness gain per discount: dp += k x depth x (1 - dp)"),
             "conditioning_half_life_days": Int(365, lo=1, hi=36500, nullable=True, grade="assumption",
                                                doc="the gain halves in this many days; null: never fades (seed assumption)"),
-            "waiting": Effect(0.5, 0.0, 1.0, grade="direction",
-                              source="Mela, Jedidi & Bowman 1998 direction (size a seed assumption)",
+            "waiting": Effect(0.1, 0.0, 0.3, grade="direction",
+                              source="Mela, Jedidi & Bowman 1998: promotion exposure makes households wait for deals; "
+                                     "Anderson & Simester 2004: deep discounts lower established customers' later "
+                                     "buying (both the sign; the size an assumption, kept small)",
                               doc="full-price intensity x 1/(1 + waiting x gain / mean dp): lie in wait for deals"),
         }),
     })
 
+    uses = ("enrolment", "subscription")  # personal offers reach members, and others who opted in (sim.mechanics.contact)
     FACTORS = ("intensity", "basket")
     COLUMNS = (
         Column("gain", np.float32, 0.0, doc="conditioning: deal proneness gained from discounts"),
@@ -169,6 +180,10 @@ class Discounts(Mechanic):
     )
 
     # ------------------------------------------------------------------ set-up
+    @classmethod
+    def reaches(cls, config) -> bool:
+        return bool(config.personal_offers)
+
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         names = [s.name for s in scenario_cfg.customers.segments] or ["all"]
@@ -405,6 +420,7 @@ class Discounts(Mechanic):
             if self._suspended:
                 continue
             rows = self._targets(k, offer, day)
+            rows = rows[reachable(self, rows)]  # an offer needs an address: members, or customers who opted in
             if rows.size == 0:
                 continue
             self.offer_kind[rows] = k

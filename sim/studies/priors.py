@@ -23,8 +23,11 @@ bootstrap; drawn as its empirical distribution) and fixed (value).
 Default priors: every behavioural default of the mechanics in force, and the
 value curve (``response.value_half``, ``response.delay_half_days``), carries a
 plausible range from the evidence (``loyalsim validate --explain``); with
-``defaults: true`` (also when there is no block at all) each becomes a
-triangular prior from its low end through the value in force to its high end.
+``defaults: true`` (also when there is no block at all) each becomes a prior
+over that range: triangular, from its low end through the value in force to its
+high end, for a size a study measured (grade ``measured``); uniform over the
+range, a wider prior, for a size only the sign of which is known (``direction``)
+or that no study has sized (``assumption``).
 So ``loyalsim psa`` works on any library scenario without writing a block.
 Default groups are the scenario's parts: each mechanic's responses, the value
 curve, the customer base.
@@ -156,6 +159,8 @@ def _group_of(path: str) -> str:
         return {"enrolment": "who joins (enrolment)"}.get(parts[1], f"{parts[1]} response")
     if parts[0] == "response":
         return "value curve"
+    if parts[:2] == ["customers", "contact"]:
+        return "who can be reached"
     if parts[0] == "customers":
         return "customer base"
     if parts[0] == "economics":
@@ -169,14 +174,18 @@ def default_priors(scenario) -> list:
     out = []
     for row in assumptions(scenario):
         path = row["field"]
-        if path in NOT_PRIORS or not (path.startswith("programme.") or path.startswith("response.")):
+        if path in NOT_PRIORS or not path.startswith(("programme.", "response.", "customers.contact.")):
             continue
         lo, hi, v = row["low"], row["high"], float(row["value"])
         lo, hi = min(lo, v), max(hi, v)
         if hi <= lo:
             continue
-        out.append(Prior(path, "triangular", {"low": lo, "mode": v, "high": hi}, _group_of(path), row["source"],
-                         grade=row["grade"]))
+        if row["grade"] == "measured":  # a study sized it: most weight near the value in force
+            prior = Prior(path, "triangular", {"low": lo, "mode": v, "high": hi}, _group_of(path), row["source"],
+                          grade=row["grade"])
+        else:  # only the sign, or nothing, is known: every value in the range as likely (a wider prior)
+            prior = Prior(path, "uniform", {"low": lo, "high": hi}, _group_of(path), row["source"], grade=row["grade"])
+        out.append(prior)
     return out
 
 

@@ -144,6 +144,38 @@ def factors_of(scenario, vary_args=()) -> list:
     return out
 
 
+AT_BOUND_SHARE = 0.02   # a value this close to an end of its field's range (a share of the range) is at that bound
+
+
+def at_bound(factors, point: dict | None) -> list:
+    """The varied fields whose value in ``point`` lies on a bound of their range, where the best setting may lie
+    beyond it: within 2% of the range's width of its low or high end.
+
+    Used for the best point of a sweep and the chosen design of an optimisation alike. A range is a field's
+    LOW:HIGH (LOW:HIGH:N), or the lowest and highest of a list of three or more numbers; a list of words, or
+    of two numbers (a choice between two settings), has no bound. Each entry is
+    ``{field, bound: "low"|"high", value, low, high}``."""
+    out = []
+    for f in factors if point else ():
+        value = point.get(f.field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not f.numeric:
+            continue
+        if f.values is None:
+            low, high = f.low, f.high
+        elif len(set(f.values)) >= 3:
+            low, high = min(f.values), max(f.values)
+        else:
+            continue
+        width = float(high) - float(low)
+        if not width > 0:
+            continue
+        margin = AT_BOUND_SHARE * width
+        bound = "high" if value >= float(high) - margin else "low" if value <= float(low) + margin else None
+        if bound is not None:
+            out.append({"field": f.field, "bound": bound, "value": plain(value), "low": plain(low), "high": plain(high)})
+    return out
+
+
 # --------------------------------------------------------------------------- designs
 
 def design_points(factors, design="grid", samples=32, seed=1):
@@ -223,6 +255,7 @@ class SweepResult:
             "replications": int(df.replication.nunique()),
             "currency": cur,
             "best": ranked[:top],
+            "at_bound": at_bound(self.factors, self.points[ranked[0]["point"]] if ranked else None),
             "worst": ranked[-1] if ranked else None,
             "pays_at_share_of_points": float((means > 0).mean()) if len(means) else None,
             "shape": shape,
