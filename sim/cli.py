@@ -383,6 +383,26 @@ def cmd_optimise(args) -> int:
     return 0
 
 
+def cmd_evidence(args) -> int:
+    """Published field results replicated: one row per study (sim.studies.evidence)."""
+    from reports.export import dumps
+    from reports.terminal.evidence import render
+    from sim.studies.evidence import ROOT, EXPERIMENTS, run_evidence, studies_of
+    _check_counts(args, replications=(2, 1000))
+    studies_of(args.only)  # an unknown name is refused before anything runs
+    _check_html(args)
+    doc = run_evidence(only=args.only, quick=args.quick, replications=args.replications, workers=args.workers,
+                       backend=args.backend, progress=_progress(not args.json, "replications"))
+    if args.html:
+        from reports.html import render_evidence
+        files = dict.fromkeys(EXPERIMENTS[n].scenario for n in dict.fromkeys(
+            s.experiment for s in studies_of(args.only)))
+        sources = [(f, f, (ROOT / f).read_text(encoding="utf-8")) for f in files]
+        _write_html(args.html, render_evidence(doc, sources))
+    print(dumps(doc) if args.json else render(doc))
+    return 0
+
+
 def cmd_report(args) -> int:
     """The report of whatever a command saved with --out DIR, by its summary's kind (never simulates)."""
     from reports.html import check_writable, render_saved, write_report
@@ -532,6 +552,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --out: the tables' format (default: parquet)")
     _html_option(p)
     p.set_defaults(func=cmd_optimise)
+
+    p = sub.add_parser("evidence", help="replicate published field studies and hold loyalsim's predictions to them",
+                       description="Run the replications of published field studies (scenarios/evidence/) and print "
+                                   "one row per study: what it measured, what loyalsim predicts (95% interval over "
+                                   "replications), whether that is inside the published range, and whether the "
+                                   "check is in sample (a default was sized from that study) or out of sample.")
+    p.add_argument("--only", metavar="NAME", help="one study (or an experiment's rows, or a name prefix)")
+    p.add_argument("--quick", action="store_true", help="fewer replications and half the customers (wider intervals)")
+    p.add_argument("--replications", "-r", type=int, metavar="N", help="replications of every experiment")
+    p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
+                   help="parallel workers (default: every core); the numbers do not depend on it")
+    p.add_argument("--backend", default=None, metavar="NAME", help="process (default), serial or dask")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    _html_option(p)
+    p.set_defaults(func=cmd_evidence)
 
     p = sub.add_parser("report", help="write the HTML report of a saved run, comparison or study (no simulation)",
                        description="Render the HTML report of whatever was saved with '--out DIR' (loyalsim run, "

@@ -198,3 +198,38 @@ def good_or_bad(key, iv: dict) -> str:
     if not (up or down):
         return ""
     return "good" if up == better else "bad"
+
+
+# --------------------------------------------------------------------------- field results (loyalsim evidence)
+
+def figure(unit, x) -> str:
+    """A published or predicted figure by its unit: share 34.0%, pts +15.0 pts, ratio 0.80, days -2.9 days."""
+    if undefined(x):
+        return "n/a"
+    if unit == "share":
+        return pct(x, digits=1)
+    if unit == "pts":
+        return points(x)
+    if unit == "days":
+        return f"{x:+.1f} days"
+    return f"{x:.2f}"
+
+
+def published_range(unit, low, high) -> str:
+    """'5.0 to 25.0 pts', 'at least 1.00', 'at most 0.0%': the range a study's uncertainty allows."""
+    if low is None and high is None:
+        return "any"
+    if low is None:
+        return f"at most {figure(unit, high)}"
+    if high is None:
+        return f"at least {figure(unit, low)}"
+    return f"{figure(unit, low)} to {figure(unit, high)}"
+
+
+def figure_interval(unit, iv) -> str:
+    """A prediction with its interval over replications: '0.79 [0.78 .. 0.80]'."""
+    if not iv or undefined(iv.get("mean")):
+        return "n/a"
+    if iv.get("ci_low") is None:
+        return figure(unit, iv["mean"])
+    return f"{figure(unit, iv['mean'])} [{figure(unit, iv['ci_low'])} .. {figure(unit, iv['ci_high'])}]"

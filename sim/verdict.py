@@ -5,7 +5,7 @@ made here, once, from the summary's own numbers: its ``kind``, a headline and a
 sentence, and the notes that qualify it. The terminal, the JSON and the HTML
 report render it and never decide it, so one run cannot get two verdicts.
 
-Kinds (the same five for every summary):
+Kinds (the same five for every summary of a programme):
 
 * ``pays``: the 95% interval of the incremental profit lies above zero (a study:
   the choice it recommends is a programme, and it is the better choice in at
@@ -17,6 +17,10 @@ Kinds (the same five for every summary):
 * ``cannot_tell``: the interval includes zero (a study: neither choice is the
   better one in 90% of the worlds);
 * ``one_replication``: one replication gives a number but no interval.
+
+The field results suite (``loyalsim evidence``) is not a decision about a programme:
+its verdict is ``reproduced`` (every published figure inside its range) or
+``partly_reproduced`` (some miss; each miss is listed).
 """
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ from dataclasses import dataclass, field
 
 from sim.format import horizon, money, pct, probability
 
-KINDS = ("pays", "does_not_pay", "no_effect", "cannot_tell", "one_replication")
+KINDS = ("pays", "does_not_pay", "no_effect", "cannot_tell", "one_replication", "reproduced", "partly_reproduced")
 HEADLINES = {"pays": "PAYS", "does_not_pay": "DOES NOT PAY", "no_effect": "NO EFFECT",
-             "cannot_tell": "CANNOT TELL YET", "one_replication": "ONE REPLICATION: CANNOT TELL YET"}
+             "cannot_tell": "CANNOT TELL YET", "one_replication": "ONE REPLICATION: CANNOT TELL YET",
+             "reproduced": "REPRODUCED", "partly_reproduced": "PARTLY REPRODUCED"}
 SURE = 0.90          # a study's choice is clear when it is the better one in this share of plausible worlds
 NOISE_ONLY = ("The interval covers simulation noise only, at the assumptions as written; how sure the answer is "
               "over what we don't know: loyalsim psa.")
@@ -371,6 +376,25 @@ def of_optimise(doc: dict) -> Verdict:
         sentence = (f"{ch['label']} comes first: {figure}; cannot tell yet whether it pays ("
                     + ("the selection is not guaranteed" if not sel.get("guarantee") else how) + ").")
     return Verdict(iv_kind, sentence, recommendation=ch["label"], notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- the field results suite
+
+def of_evidence(doc: dict) -> Verdict:
+    """N of M published field results reproduced (the prediction's mean inside the published range), and
+    how many of each kind: out of sample (the test) and in sample (a default sized from that study)."""
+    rows = doc.get("rows") or []
+    hit = [r for r in rows if r.get("within")]
+    out = [r for r in rows if not r.get("in_sample")]
+    out_hit = [r for r in out if r.get("within")]
+    kind = "reproduced" if rows and len(hit) == len(rows) else "partly_reproduced"
+    sentence = (f"{len(hit)} of {len(rows)} published field results reproduced; out of sample (no default sized "
+                f"from the study) {len(out_hit)} of {len(out)}.")
+    notes = [f"Misses: {', '.join(r['study'] for r in rows if not r.get('within'))}."] if len(hit) < len(rows) else []
+    if doc.get("quick"):
+        notes.append("Quick run (fewer replications, half the customers): the intervals are wider than the full "
+                     "suite's.")
+    return Verdict(kind, sentence, headline=f"{len(hit)} OF {len(rows)} REPRODUCED", notes=tuple(notes))
 
 
 def finite(x) -> bool:

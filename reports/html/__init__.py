@@ -7,6 +7,7 @@
 * ``run``: one programme against no programme (``loyalsim run --html``);
 * ``compare``: strategies side by side (``loyalsim compare --html``);
 * ``sweep``, ``psa``, ``optimise``: the studies (their commands' ``--html``);
+* ``evidence``: the field results suite (``loyalsim evidence --html``);
 * ``render_saved(DIR)``: the page of whatever a command saved with ``--out DIR``, chosen by its
   summary's ``kind`` (``loyalsim report DIR``).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reports.html.compare import render_compare
+from reports.html.evidence import render_evidence
 from reports.html.inputs import (
     RunInputs, StudyInputs, compare_inputs, load_saved_compare, load_saved_run, load_saved_study, optimise_inputs,
     psa_inputs, run_inputs, saved_summary, sweep_inputs,
@@ -31,7 +33,7 @@ from reports.html.run import render_run
 from reports.html.sweep import render_sweep
 from sim.errors import UserError
 
-__all__ = ["RunInputs", "StudyInputs", "check_writable", "compare_inputs", "load_saved_run", "optimise_inputs",
+__all__ = ["RunInputs", "StudyInputs", "check_writable", "compare_inputs", "render_evidence", "load_saved_run", "optimise_inputs",
            "psa_inputs", "render_compare", "render_optimise", "render_page", "render_psa", "render_run",
            "render_saved", "render_sweep", "run_inputs", "sweep_inputs", "write_report"]
 
@@ -47,5 +49,7 @@ def render_saved(folder) -> str:
     if kind in ("sweep", "psa", "optimise"):
         inp = load_saved_study(folder, kind, doc)
         return {"sweep": render_sweep, "psa": render_psa, "optimise": render_optimise}[kind](inp)
+    if kind == "evidence":
+        return render_evidence(doc)
     raise UserError(f"{folder / 'summary.json'}: a summary of {kind}, which has no HTML report yet; its figures are in "
                     "that file")

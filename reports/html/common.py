@@ -132,8 +132,9 @@ GRADES = {"measured": "measured", "direction": "direction only", "assumption": "
 
 def evidence_cell(r) -> Cell:
     """A parameter's evidence grade, and the field results (loyalsim evidence) that test it."""
+    from sim.studies.evidence import tested_by
     grade = GRADES.get(r.get("grade") or "", "not graded")
-    tests = r.get("tested_by") or []
+    tests = r.get("tested_by") or (tested_by(r["field"]) if r.get("field") else [])
     return Cell(grade, ("tested by: " + "; ".join(tests)) if tests else "",
                 "strong" if r.get("grade") in ("direction", "assumption") else "")
 

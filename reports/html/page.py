@@ -67,7 +67,7 @@ class Tile:
 
 # How each verdict kind looks: pays green, does not pay red, the rest amber or grey.
 TONES = {"pays": "pays", "does_not_pay": "fails", "cannot_tell": "unsure", "one_replication": "unsure",
-         "no_effect": "neutral"}
+         "no_effect": "neutral", "reproduced": "pays", "partly_reproduced": "unsure"}
 
 
 @dataclass

@@ -17,10 +17,11 @@ from sim.mechanics.base import Registry
 from sim.mechanics.campaigns import Campaigns
 from sim.mechanics.discounts import Discounts
 from sim.mechanics.enrolment import Enrolment
+from sim.mechanics.goals import Goals
 from sim.mechanics.points import Points
 from sim.mechanics.referrals import Referrals
 from sim.mechanics.service import ServiceDesk
 from sim.mechanics.subscription import Subscription
 from sim.mechanics.tiers import Tiers
 
-MECHANICS = Registry(Enrolment, Discounts, Subscription, Tiers, Points, Campaigns, Referrals, ServiceDesk)
+MECHANICS = Registry(Enrolment, Discounts, Subscription, Tiers, Points, Campaigns, Referrals, ServiceDesk, Goals)

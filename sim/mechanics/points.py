@@ -22,7 +22,9 @@ reference value (a 10% reward received at once) and shrinks with the value:
   members, a mechanism, not a lift over no programme: at a "1%" retailer's
   value the same form gives a small fraction of it.
 * head start: welcome points on joining (Nunes & Dreze 2006: endowed progress
-  raised completion from 19% to 34%); it works through the goal gradient.
+  raised completion from 19% to 34%); it works through the goal gradient only,
+  so at a car wash's value it moves completion by under a point (``loyalsim
+  evidence``, docs/validation.md: a miss; endowed progress itself is not modelled).
 * post-reward reset: right after a reward, intensity x (1 - post_reward_dip x f(v))
   and dropout x (1 + post_reward_dropout x f(v)) for post_reward_days (Kivetz
   et al. 2006: activity drops and defection risk peaks after a reward).
