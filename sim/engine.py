@@ -128,7 +128,19 @@ class LoyaltyModel:
         """
         cfg = self.scenario.cfg.customers
         n = cfg.initial
-        if cfg.start == "fresh" or cfg.history_days == 0:
+        twin = None
+        if cfg.start == "twin":
+            # the real customers of a log (sim.twin): their rows are filled in below
+            from sim import twin as twin_file
+            meta, cols = twin_file.load(cfg.twin, cfg.sample)
+            order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
+            twin = meta, {k: v[order] for k, v in cols.items()}
+            if order.size != n or meta.get("twin_id") != cfg.twin_id:
+                from sim.errors import DataError
+                raise DataError(f"customers.twin: {cfg.twin} changed since the scenario was loaded (now "
+                                f"{order.size:,} customers, not {n:,}); load the scenario again")
+            born = np.zeros(n, dtype=np.int32)
+        elif cfg.start == "fresh" or cfg.history_days == 0:
             born = np.zeros(n, dtype=np.int32)
         else:
             # A mature base acquired at a steady rate over the history (day -H .. -1).
@@ -138,7 +150,14 @@ class LoyaltyModel:
         total = n + acquired_born.size
         c = Customers(int(total * 1.05) + 64)  # 5% reserve for referred customers
         uids = np.arange(total, dtype=np.uint64)
-        idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        if twin is None:
+            idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        else:
+            # the twin's rows take their traits and history from the file; paid acquisitions are drawn as usual
+            from sim import twin as twin_file
+            idx = np.concatenate([c.reserve(uids[:n], born),
+                                  c.add(uids[n:], acquired_born, self.scenario, self.streams)])
+            twin_file.fill(c, idx[:n], self.scenario, self.streams, *twin, launch_month=self.calendar.month_of(0))
         c.n_scheduled = total
         # Responsiveness is normalised on the launch base so its mean is 1
         # (each default effect size then holds for the average customer).
