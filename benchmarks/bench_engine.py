@@ -55,6 +55,9 @@ def engine_worker(path, customers, days, start, seed):
     from sim.engine import LoyaltyModel
 
     over = [f"customers.initial={customers}", f"horizon_days={days}", f"customers.start={start}"]
+    if start.startswith("twin="):  # a twin file (benchmarks/bench_twin.py makes one): its customers are the base
+        over = [f"horizon_days={days}", "customers.start=twin", f"customers.twin={start[5:]}"]
+        start = "twin"
     sc = scenario.load(path, over)
     phases = []
     hist = sc.cfg.customers.history_days if start == "mature" else 0
@@ -120,9 +123,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--start", choices=("fresh", "mature"), default="mature",
+    ap.add_argument("--start", default="mature", metavar="fresh|mature|twin=FILE",
                     help="mature (default, as the library scenarios are written): the base with its history; "
-                         "fresh: a cohort whose first order is on day 0 (a million first orders on day 0)")
+                         "fresh: a cohort whose first order is on day 0 (a million first orders on day 0); "
+                         "twin=FILE: the customers of a twin file (benchmarks/bench_twin.py)")
     ap.add_argument("--seed", type=int, default=0, help="replication number")
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "points_and_tiers.yaml"))
     ap.add_argument("--all-mechanics", action="store_true", help="also run scenarios/strategy_all_mechanics.yaml")
@@ -134,6 +138,8 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print the results as one JSON document")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.start not in ("fresh", "mature") and not args.start.startswith("twin="):
+        ap.error(f"--start {args.start}: allowed: fresh, mature, twin=FILE")
     if args.worker:
         engine_worker(args.worker, args.customers, args.days, args.start, args.seed)
         return 0

@@ -50,7 +50,159 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
+    register_backtest(subparsers)
+    register_init(subparsers)
     return parser
+
+
+INIT_TEMPLATE = """\
+# A scenario around the customer base calibrated in {base}, written by loyalsim init.
+# Answer the questions marked ANSWER before trusting a verdict: they are your business's
+# numbers, and no log holds them. Then: loyalsim run {out_name} --html report.html
+name: {name}
+description: "A points programme on the real customers of {base_name}"
+horizon_days: 730             # two years after launch
+start_date: {start}          # launch: the day after the calibration period
+replications: 20
+
+customers:
+  include: {base_rel}
+{start_line}
+economics:
+  currency: EUR               # ANSWER: your currency label
+  gross_margin: 0.30          # ANSWER: gross margin on list price (grocery 0.25-0.30, fashion 0.5-0.6)
+  delivery_fee: 0             # ANSWER: what customers pay per delivery (0 if they collect or it is free)
+  programme_setup_cost: 50000 # ANSWER: launch cost (platform set-up, cards, training)
+  programme_fixed_cost_per_month: 5000   # ANSWER: running cost (licence, CRM staff)
+  discount_rate: 0.10         # for lifetime value
+
+# One programme to start from: points on spend, redeemed as a discount. Change it, or
+# add tiers (programme.tiers, with count_history: true to place your customers by their
+# own spend), a paid subscription, campaigns: loyalsim validate {out_name} --explain lists
+# every field with its default, range and source.
+programme:
+  points:
+    earn_per_currency: 1      # ANSWER: points per unit of currency paid
+    point_value: 0.01         # ANSWER: what a point is worth at redemption (1 point per 1.00 -> 1% back)
+    reward_type: discount
+    redemption: {{mode: threshold, threshold: 500}}
+    expiry: {{months_after_earning: 24}}
+"""
+
+
+def register_init(subparsers) -> argparse.ArgumentParser:
+    """Add the ``init`` subcommand: a commented scenario around a calibrated base."""
+    parser = subparsers.add_parser(
+        "init", help="write a commented scenario around a calibrated customer base",
+        description="Write a scenario that includes a population block written by loyalsim calibrate --out (and "
+                    "starts from its twin when it has one), with the economics a user must answer and one "
+                    "programme block to start from. The scenario is validated before it is written.")
+    parser.add_argument("base", metavar="POPULATION.yaml", help="the block loyalsim calibrate --out wrote")
+    parser.add_argument("--out", metavar="FILE.yaml", required=True, help="the scenario to write")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE.yaml if it exists")
+    parser.set_defaults(func=run_init)
+    return parser
+
+
+def run_init(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    import yaml
+
+    from sim.scenario import load
+    base, out = Path(args.base), Path(args.out)
+    if not base.is_file():
+        raise UserError(f"init: {base} does not exist; write it with loyalsim calibrate LOG --out {base}")
+    try:
+        block = yaml.safe_load(base.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"init: {base} is not YAML ({type(e).__name__})") from None
+    customers = block.get("customers") if isinstance(block, dict) else None
+    if not isinstance(customers, dict):
+        raise UserError(f"init: {base} has no 'customers:' block; allowed: a block written by loyalsim calibrate --out")
+    if out.exists() and not args.force:
+        raise UserError(f"init: --out {out} exists; use --force to overwrite it")
+    _check_out(args)
+    start = dt.date.today() + dt.timedelta(days=1)
+    import re
+    m = re.search(r"^# calibration end: (\d{4}-\d{2}-\d{2})", base.read_text(encoding="utf-8"), re.M)
+    if m:
+        start = dt.date.fromisoformat(m.group(1)) + dt.timedelta(days=1)
+    twin = customers.get("twin")
+    start_line = ("  start: twin                 # the real customers of the log, each one agent (docs/twin.md)\n"
+                  if twin else "")
+    text = INIT_TEMPLATE.format(base=base, base_name=base.name, out_name=out.name, name=out.stem.replace("_", " "),
+                                start=start.isoformat(), start_line=start_line,
+                                base_rel=os.path.relpath(base.resolve(), out.resolve().parent))
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load(tmp)
+    except UserError:
+        tmp.unlink()
+        raise
+    os.replace(tmp, out)
+    print(f"wrote {out}: answer the lines marked ANSWER, then loyalsim run {out}")
+    return 0
+
+
+def register_backtest(subparsers) -> argparse.ArgumentParser:
+    """Add the ``backtest`` subcommand: the twin's no-programme world against the log's holdout."""
+    parser = subparsers.add_parser(
+        "backtest", help="check the simulated world against what the log's customers did next",
+        description="Calibrate on the log up to --calibration-end, run the no-programme world of the twin (the real "
+                    "customers at that date) through the holdout, and set it against what those customers actually "
+                    "did: repeat transactions, revenue, active customers, by month and per customer.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Example:\n  loyalsim backtest orders.csv --calibration-end 2024-06-30 -r 20 --html backtest.html")
+    parser.add_argument("file", metavar="FILE", help="transaction log (as for loyalsim calibrate)")
+    parser.add_argument("--calibration-end", metavar="DATE", required=True,
+                        help="last day of the calibration period (YYYY-MM-DD)")
+    parser.add_argument("--holdout-end", metavar="DATE", help="last day of the holdout (default: the log's last day)")
+    parser.add_argument("-r", "--replications", type=int, default=20, metavar="N",
+                        help="simulated worlds (default: 20)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--customer-col", metavar="NAME", help="customer id column")
+    parser.add_argument("--date-col", metavar="NAME", help="purchase date column")
+    parser.add_argument("--amount-col", metavar="NAME", help="order value column")
+    parser.add_argument("--date-format", metavar="FMT", help="strftime format of the dates")
+    parser.add_argument("--time-unit", choices=TIME_UNITS, default="week", help="unit of time (default: week)")
+    parser.add_argument("--model", choices=MODEL_CHOICES, default="best", help="purchase model (default: best)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the text report")
+    parser.add_argument("--html", metavar="FILE", help="write a small HTML page with the tracking plot")
+    parser.set_defaults(func=run_backtest)
+    return parser
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """Run ``loyalsim backtest``; return the exit code."""
+    if not 2 <= args.replications <= 1000:
+        raise UserError(f"--replications: {args.replications}; allowed: 2 to 1000 (the range needs several worlds)")
+    if args.html:
+        from reports.html.page import check_writable
+        check_writable(args.html)
+    from calibration.backtest import backtest
+    from sim.documents import stamp
+    from sim.plain import plain
+    from sim.verdict import of_backtest
+    doc = backtest(args.file, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
+                   replications=args.replications, seed=args.seed, time_unit=args.time_unit, model=args.model,
+                   customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
+                   date_format=args.date_format)
+    doc = stamp("backtest", plain(doc))
+    doc["verdict"] = of_backtest(doc).as_dict()
+    if args.json:
+        print(json.dumps(doc, allow_nan=False))
+    else:
+        from reports.terminal import render
+        print(render(doc))
+    if args.html:
+        from reports.html import render_backtest
+        from reports.html.page import write_report
+        write_report(args.html, render_backtest(doc))
+        print(f"wrote the backtest page to {args.html}", file=sys.stderr if args.json else sys.stdout)
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +239,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beyond-evidence", action="store_true",
                         help="with --response: let the strengths go past the evidence ranges (to the schema's limit, 20x "
                              "the defaults) to see what reaching the lifts would take; the block is written with a warning")
+    parser.add_argument("--acquisition-per-day", type=float, metavar="X",
+                        help="genuinely new customers a day, if you know it (default: estimated with the log's left "
+                             "edge taken out; the report says how)")
+    parser.add_argument("--acquisition-from", metavar="DATE",
+                        help="first purchases from DATE on are new customers: the rate is their count a day from DATE "
+                             "to the calibration end")
+    parser.add_argument("--no-twin", action="store_true",
+                        help="with --out: do not write the twin (the per-customer Parquet file beside the block)")
+    parser.add_argument("--twin-salt", metavar="HEX|FILE",
+                        help="the salt of the twin's customer hashes (hex, or a .salt file from an earlier run) to "
+                             "keep the hashes equal across calibrations; default: a new salt, written beside the twin")
     parser.add_argument("--maxiter", type=int, default=500, metavar="N",
                         help="optimiser iteration limit per fit (default: 500)")
 
@@ -108,6 +271,8 @@ def run(args: argparse.Namespace) -> int:
     if args.maxiter < 1:
         raise UserError(f"--maxiter: {args.maxiter} is not allowed; use a positive number of iterations")
     _check_out(args)
+    if args.acquisition_per_day is not None and args.acquisition_from:
+        raise UserError("calibrate: give --acquisition-per-day or --acquisition-from, not both")
 
     result = calibrate(
         args.file,
@@ -122,23 +287,37 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         segments=args.segments,
         maxiter=args.maxiter,
+        acquisition_per_day=args.acquisition_per_day,
+        acquisition_from=args.acquisition_from,
     )
-    if args.json:
-        print(json.dumps(report_dict(result), allow_nan=False))
-    else:
-        print(report_text(result))
-
+    # warnings and problems first, then the results (a reader of a long report sees them at the top)
     problems = result.problems()
     if problems:
-        print("loyalsim: calibrate: " + "; ".join(problems) + "; no parameters written", file=sys.stderr)
+        print("loyalsim: calibrate: " + "; ".join(problems) + "; no parameters written", file=sys.stderr, flush=True)
+    check = _backtest_check(result, args)
+    if args.json:
+        print(json.dumps({**report_dict(result), "backtest": check}, allow_nan=False))
+    else:
+        print(report_text(result) + _backtest_lines(check))
+    if problems:
         return 2
     if args.out:
+        block = result.population_block()
+        twin_note = ""
+        if not args.no_twin:
+            from calibration.twin import new_salt, read_salt, twin_path, twin_table, write_twin
+            tpath = twin_path(args.out)
+            salt = read_salt(args.twin_salt) if args.twin_salt else new_salt(tpath)
+            write_twin(tpath, twin_table(result, salt), result)
+            block["customers"]["twin"] = tpath.name
+            twin_note = (f", the twin of its {result.summary.n_customers:,} customers to {tpath} "
+                         f"(customer ids as salted hashes; the salt is in {tpath}.salt: keep it private)")
         write_population_block(
-            args.out, result.population_block(), source=result.log.source,
+            args.out, block, source=result.log.source,
             n_customers=result.summary.n_customers, n_transactions=result.log.n_transactions,
-            segments=result.segments,
+            segments=result.segments, calibration_end=result.summary.calibration_end.date().isoformat(),
         )
-        note = f"wrote the population block to {args.out}"
+        note = f"wrote the population block to {args.out}" + twin_note
         from calibration.population import uncertainty_block, write_uncertainty_block
         unc = uncertainty_block(result.purchase_fit, result.spend_fit)
         if unc["uncertainty"]["parameters"]:
@@ -147,6 +326,53 @@ def run(args: argparse.Namespace) -> int:
             note += f", and the fitted parameters' uncertainty to {upath} (for loyalsim psa)"
         print(note, file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+BACKTEST_WORLDS = 5            # calibrate's own check: a few worlds (loyalsim backtest runs 20 by default)
+BACKTEST_MAX_CUSTOMERS = 200_000  # above this the check is left to loyalsim backtest (it would double the wait)
+
+
+def _backtest_check(result, args) -> dict | None:
+    """With a holdout: the twin's no-programme world against it, in brief (None without one)."""
+    summary = result.summary
+    if not summary.has_holdout or result.problems():
+        return None
+    if summary.n_customers > BACKTEST_MAX_CUSTOMERS:
+        return {"skipped": f"{summary.n_customers:,} customers: run loyalsim backtest for the check"}
+    from calibration.backtest import MIN_HOLDOUT_DAYS, MIN_REPEAT_CUSTOMERS, simulate_holdout
+    days = (summary.holdout_end - summary.calibration_end).days
+    if days < MIN_HOLDOUT_DAYS or int((summary.customers["frequency"] > 0).sum()) < MIN_REPEAT_CUSTOMERS:
+        return {"skipped": f"the holdout needs {MIN_HOLDOUT_DAYS} days and {MIN_REPEAT_CUSTOMERS} repeat customers"}
+    from sim.plain import plain
+    from sim.verdict import of_backtest
+    doc = plain(simulate_holdout(result, replications=BACKTEST_WORLDS))
+    keep = ("holdout", "per_customer_correlation", "closed_form_correlation", "acquisition_per_day", "replications",
+            "tolerance")
+    brief = {k: doc[k] for k in keep}
+    brief["verdict"] = of_backtest(doc).as_dict()
+    return brief
+
+
+def _backtest_lines(check) -> str:
+    if not check:
+        return ""
+    if "skipped" in check:
+        return f"\n\nBacktest: not run ({check['skipped']})."
+    h = check["holdout"]
+    s = h["simulated"]
+    out = ["", "", f"Backtest: the twin's no-programme world over the holdout ({check['replications']} worlds; "
+           "loyalsim backtest for the months and more worlds)"]
+    for key, label in (("transactions", "repeat transactions"), ("revenue", "revenue"),
+                       ("active_customers", "active customers")):
+        out.append(f"  {label:22} actual {h['actual'][key]:>12,.0f}   simulated {s[key]['mean']:>12,.0f}   "
+                   f"error {100 * (h['error'][key] or 0):+.1f}%")
+    corr, closed = check["per_customer_correlation"], check["closed_form_correlation"]
+    if corr is not None and closed is not None:
+        out.append(f"  per-customer correlation {corr:.3f} (closed form {closed:.3f})")
+    v = check["verdict"]
+    out.append(f"  {v['headline']}: {v['sentence']}")
+    out += [f"  {n}" for n in v["notes"]]
+    return "\n".join(out)
 
 
 def _check_out(args):

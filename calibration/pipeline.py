@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from calibration.acquisition import Acquisition
+from calibration.acquisition import estimate as estimate_acquisition
 from calibration.holdout import Comparison, HoldoutValidation, compare, validate
 from calibration.models import PURCHASE_MODELS, bgnbd, gammagamma, paretonbd
 from calibration.models.base import ModelFit
@@ -37,6 +39,11 @@ class Calibration:
     requested_model: str
     validations: dict[str, HoldoutValidation] = field(default_factory=dict)
     segments: list[Segment] | None = None
+    acquisition: Acquisition | None = None
+
+    # a launch base that this acquisition rate would more than double within this many days is listed
+    # under problems (two years: the horizon of the library's scenarios and of the issue's grocery log)
+    DOUBLING_DAYS = 730
 
     @property
     def purchase_model(self) -> str | None:
@@ -61,6 +68,14 @@ class Calibration:
             problems.append("neither the BG/NBD nor the Pareto/NBD fit converged")
         elif not chosen.converged:
             problems.append(f"the {LABELS[chosen.model]} fit did not converge: {chosen.message}")
+        if self.acquisition is not None and self.acquisition.method != "given":
+            added = self.acquisition.per_day * self.DOUBLING_DAYS
+            if added > self.summary.n_customers:
+                problems.append(
+                    f"the acquisition estimate, {self.acquisition.per_day:.4g} new customers a day, would add "
+                    f"{added:,.0f} customers in two years to a base of {self.summary.n_customers:,} (more than double it); "
+                    "if that is right, confirm it with --acquisition-per-day, or say from when first purchases are "
+                    "new customers with --acquisition-from DATE")
         if not self.spend_fit.converged:
             problems.append(f"the Gamma-Gamma fit did not converge on the amounts in column "
                             f"'{self.log.columns.get('amount', 'amount')}' of {self.log.source}: {self.spend_fit.message}")
@@ -72,14 +87,13 @@ class Calibration:
         if problems:
             raise UserError("calibrate: " + "; ".join(problems) + "; no parameters written")
         return population_block(self.purchase_fit, self.spend_fit, time_unit=self.summary.time_unit,
-                                segments=self.segments, initial=self.log.n_customers,
+                                segments=self.segments, initial=self.summary.n_customers,
                                 acquisition_per_day=self.acquisition_per_day)
 
     @property
     def acquisition_per_day(self) -> float:
-        """New customers a day over the calibration period: the cohort's size over the period's days."""
-        days = (self.summary.calibration_end - self.log.first_date).days + 1
-        return self.summary.n_customers / max(days, 1)
+        """Genuinely new customers a day (calibration.acquisition: the log's left edge taken out)."""
+        return self.acquisition.per_day if self.acquisition is not None else 0.0
 
 
 def calibrate(
@@ -97,6 +111,8 @@ def calibrate(
     model: str = "best",
     segments: bool = False,
     maxiter: int = 500,
+    acquisition_per_day: float | None = None,
+    acquisition_from=None,
 ) -> Calibration:
     """Run the whole calibration on ``source`` (a path, or a :class:`TransactionLog`).
 
@@ -131,6 +147,10 @@ def calibrate(
 
     result = Calibration(log=log, summary=summary, fits=fits, comparison=comparison,
                          requested_model=model, validations=validations)
+    chosen = result.purchase_fit
+    if chosen is not None:
+        result.acquisition = estimate_acquisition(summary, log.first_date, chosen, per_day=acquisition_per_day,
+                                                  from_date=acquisition_from)
     if segments and not result.problems():
         result.segments = segment_base(summary, result.purchase_fit, spend, maxiter=maxiter)
     return result

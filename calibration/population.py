@@ -83,15 +83,21 @@ def population_block(purchase: ModelFit, spend: ModelFit, *, time_unit: str = "w
 
 
 def format_population_block(block: dict, *, source: str, n_customers: int, n_transactions: int,
-                            segments=None, date: _dt.date | None = None) -> str:
+                            segments=None, date: _dt.date | None = None, calibration_end=None) -> str:
     """YAML text of ``block`` with the provenance comment line (and a comment per segment)."""
     date = date or _dt.date.today()
     header = (f"# written by loyalsim calibrate from {source} on {date.isoformat()}; "
               f"{n_customers} customers, {n_transactions} transactions\n")
+    if calibration_end is not None:
+        header += f"# calibration end: {calibration_end}\n"
     customers = block["customers"]
     if "initial" in customers or "acquisition" in customers:
-        header += ("# initial: the log's customers (the base at launch); acquisition.per_day: new customers a day "
-                   "over the calibration period\n# (set it to 0 if the log is one closed cohort, as CDNOW is)\n")
+        header += ("# initial: the calibration cohort, the customers the fit counts (the base at launch); "
+                   "acquisition.per_day:\n# genuinely new customers a day, the log's left edge taken out "
+                   "(loyalsim calibrate prints how)\n")
+    if "twin" in customers:
+        header += ("# twin: the real customers at the calibration end (relative to this file); start a scenario "
+                   "from them\n# with customers: {include: THIS_FILE, start: twin}\n")
     body = {k: v for k, v in customers.items() if k != "segments"}
     text = yaml.safe_dump({"customers": body}, sort_keys=False, default_flow_style=False)
     if "segments" in customers:

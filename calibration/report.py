@@ -55,6 +55,8 @@ def report_dict(result: Calibration) -> dict:
         "holdout": _holdout_tables(result) if result.validations else None,
         "segments": [seg.as_dict() for seg in result.segments] if result.segments else None,
         "population": result.population_block() if not problems else None,
+        "initial": summary.n_customers,
+        "acquisition": _acquisition_dict(result),
     }
     return _jsonable(document)
 
@@ -106,6 +108,7 @@ def report_text(result: Calibration) -> str:
         for row in table:
             out.append(f"    {row['frequency']:>4}{row['customers']:>11,}{row['actual_mean']:>9.2f}"
                        + "".join(f"{row[n]:>12.2f}" for n in names))
+    out.extend(_acquisition_lines(result))
     out.append("")
     out.append("Comparison: " + result.comparison.text)
     problems = result.problems()
@@ -126,6 +129,40 @@ def report_text(result: Calibration) -> str:
                 if not source.startswith("fitted"):
                     out.append(f"      {source}")
     return "\n".join(out)
+
+
+def _acquisition_dict(result: Calibration) -> dict | None:
+    acq = result.acquisition
+    if acq is None:
+        return None
+    n = result.summary.n_customers
+    return {**acq.as_dict(), "initial": n, "log_customers": result.log.n_customers,
+            "per_year": acq.per_day * 365.0, "per_year_share_of_base": acq.per_day * 365.0 / n if n else None,
+            "initial_note": _initial_note(result)}
+
+
+def _initial_note(result: Calibration) -> str:
+    later = result.summary.customers_after_calibration_end
+    text = f"initial {result.summary.n_customers:,}: the customers the fit counts (first purchase by the calibration end)"
+    if later:
+        text += f"; the log's {later:,} customers first seen after the calibration end are not in it"
+    return text
+
+
+def _acquisition_lines(result: Calibration) -> list[str]:
+    acq = result.acquisition
+    if acq is None:
+        return []
+    n = result.summary.n_customers
+    year = acq.per_day * 365.0
+    out = ["", "Base and acquisition",
+           f"  launch base (initial): {n:,} customers; " + _initial_note(result).split(": ", 1)[1],
+           f"  new customers: {acq.per_day:.4g} a day ({acq.method}: {acq.explanation})",
+           f"  sanity: {year:,.0f} new customers a year = {year / n:.1%} of the launch base"
+           if n else "  sanity: no base"]
+    if acq.naive_rate is not None and acq.method != "given":
+        out.append(f"  (counting every first purchase in the log as new would say {acq.naive_rate:.4g} a day)")
+    return out
 
 
 def _holdout_tables(result: Calibration) -> dict:

@@ -221,7 +221,8 @@ def _duplicates(table: pd.DataFrame, file: str, policy: str, notes: list):
     if n == 0:
         return table, 0
     first = int(np.flatnonzero(dup.to_numpy())[0]) + 1
-    every = bool(table.duplicated(keep=False).all())
+    # every row twice or more needs at least half the rows to be copies: only then look (a second full pass)
+    every = 2 * n >= len(table) and bool(table.duplicated(keep=False).all())
     what = (f"{file}: every row appears at least twice ({n} exact copies; was the log exported twice?)" if every
             else f"{file}: {n} row{'s are' if n > 1 else ' is an'} exact cop{'ies' if n > 1 else 'y'} of an earlier "
                  f"row (the first: data row {first})")

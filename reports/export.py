@@ -1,10 +1,23 @@
-"""Files a run writes: the JSON document, the monthly series, the resolved scenario, the report's inputs, report.png."""
+"""Files a run writes: the JSON document, the monthly series, the resolved scenario, the report's inputs, report.png.
+
+Each file is written whole or not at all (``sim.files.write_atomic``); a write the machine refuses
+is one line naming the file and the cause (exit code 2), and the rerun, once it is fixed, finds the
+finished replications in the result store and writes the same bytes.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from sim.files import write_atomic
+from sim.files import write_text as _write_text
 from sim.plain import plain as clean
+
+HINT = "free space or make the folder writable, then run the same command again"
+
+
+def write_text(path, text: str):
+    return _write_text(path, text, str(path), HINT)
 
 
 def dumps(doc) -> str:
@@ -13,17 +26,15 @@ def dumps(doc) -> str:
 
 
 def write_json(path, doc):
-    Path(path).write_text(dumps(doc) + "\n")
+    write_text(path, dumps(doc) + "\n")
 
 
 def write_table(df, path: Path, fmt="csv"):
     """A tidy table as CSV or Parquet (the suffix follows the format)."""
     path = Path(path).with_suffix("." + fmt)
     if fmt == "parquet":
-        df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False)
-    return path
+        return write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False), str(path), HINT)
+    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False), str(path), HINT)
 
 
 def resolved_text(scenario) -> str:
@@ -33,7 +44,7 @@ def resolved_text(scenario) -> str:
 
 
 def write_resolved(out_dir: Path, scenario, name="scenario.resolved.yaml"):
-    (Path(out_dir) / name).write_text(resolved_text(scenario))
+    write_text(Path(out_dir) / name, resolved_text(scenario))
 
 
 def write_report_inputs(out_dir: Path, result, fmt="csv") -> list:
@@ -44,7 +55,7 @@ def write_report_inputs(out_dir: Path, result, fmt="csv") -> list:
     out_dir = Path(out_dir)
     written = [write_table(result.cost_lines, out_dir / "cost_lines", fmt).name]
     rows = json.loads(json.dumps(clean(assumptions(result.scenario)), default=str))
-    (out_dir / "assumptions.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_text(out_dir / "assumptions.json", json.dumps(rows, indent=2) + "\n")
     return written + ["assumptions.json"]
 
 
@@ -61,7 +72,7 @@ def write_outputs(out_dir: Path, result, doc, fmt="csv", plots=True) -> list:
     written += write_report_inputs(out_dir, result, fmt)
     if plots and not df.empty:
         from reports.plots import report_png
-        report_png(df, doc, out_dir / "report.png")
+        write_atomic(out_dir / "report.png", lambda tmp: report_png(df, doc, tmp), str(out_dir / "report.png"), HINT)
         written.append("report.png")
     return written
 
@@ -76,6 +87,6 @@ def write_comparison(out_dir: Path, comparison, doc, fmt="csv") -> list:
     for i, scenario in enumerate(comparison.result.arms.values(), start=1):
         write_resolved(out_dir, scenario, f"strategy_{i}.resolved.yaml")
         rows = json.loads(json.dumps(clean(assumptions(scenario)), default=str))
-        (out_dir / f"strategy_{i}.assumptions.json").write_text(json.dumps(rows, indent=2) + "\n")
+        write_text(out_dir / f"strategy_{i}.assumptions.json", json.dumps(rows, indent=2) + "\n")
         written += [f"strategy_{i}.resolved.yaml", f"strategy_{i}.assumptions.json"]
     return written

@@ -28,5 +28,5 @@ def report_png(df, doc, path):
     axes[0].legend()
     fig.suptitle(doc["scenario"])
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, format="png")  # by name, not by the file name (written under a temporary name)
     plt.close(fig)

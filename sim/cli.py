@@ -39,6 +39,9 @@ def _run_options(p):
     p.add_argument("--store", metavar="DIR",
                    help="keep every finished replication here; a rerun (or more replications) computes only what is missing")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--cluster-timeout", metavar="SECONDS", default=None,
+                   help="with an existing Dask cluster: stop (keeping what finished) when its scheduler has no worker "
+                        "or does not answer for this long (default 30, or $LOYALSIM_CLUSTER_TIMEOUT)")
     p.add_argument("--max-memory", metavar="GB", default=None,
                    help="refuse a run whose estimated memory exceeds this many GB (default: the memory available "
                         "now, or $LOYALSIM_MAX_MEMORY; 0: no check)")
@@ -88,6 +91,8 @@ def _progress(enabled, label="replications"):
 
 def _store(args, out_dir=None):
     if args.store:
+        from sim.files import writable_folder
+        writable_folder(args.store, "--store")  # refused before any work, also by a command that may not need it
         return args.store
     return out_dir / "store" if out_dir is not None else None
 
@@ -144,10 +149,8 @@ def _note_on_scale(sc):
 
 
 def _prepare_out(out_dir: Path):
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--out {out_dir}: cannot create the folder ({e.strerror})") from None
+    from sim.files import writable_folder
+    writable_folder(out_dir, "--out")  # a folder that cannot be written is refused before any work
 
 
 def cmd_run(args) -> int:
@@ -287,7 +290,8 @@ def cmd_sweep(args) -> int:
     if out_dir is not None:
         write_table(res.table, out_dir / "sweep", fmt)
         write_json(out_dir / "summary.json", doc)
-        (out_dir / "scenario.resolved.yaml").write_text(_scenario_yaml(sc, block))
+        from reports.export import write_text
+        write_text(out_dir / "scenario.resolved.yaml", _scenario_yaml(sc, block))
     if args.html:
         from reports.html import render_sweep, sweep_inputs
         _write_html(args.html, render_sweep(sweep_inputs(res, _scenario_yaml(sc, block))))
@@ -420,13 +424,17 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a mistake on the command line reported in one line (exit code 2)."""
 
     def error(self, message):
+        from sim.errors import printable
         command = self.prog.removeprefix("loyalsim").strip()
-        self.exit(2, f"loyalsim: {command + ': ' if command else ''}{message} (see '{self.prog} --help')\n")
+        self.exit(2, f"loyalsim: {command + ': ' if command else ''}{printable(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="loyalsim", description=__doc__.splitlines()[0],
-                 epilog="Run 'loyalsim COMMAND --help' for a command's options.")
+                 epilog="Run 'loyalsim COMMAND --help' for a command's options. Exit codes: 0 done; 2 a mistake in "
+                        "the input or a fault the user can fix (a file or folder that cannot be written: no space, no "
+                        "permission, read-only; a Dask cluster lost mid-run), one line on stderr, finished work kept "
+                        "in the store; 130/143 interrupted (Ctrl-C/SIGTERM), finished work kept.")
     ap.add_argument("--version", action="version", version=f"loyalsim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -601,6 +609,7 @@ def _on_sigterm(signum, frame):
 def main(argv=None) -> int:
     import warnings
 
+    from sim.executors import set_cluster_timeout
     from sim.limits import set_max_memory
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -611,18 +620,30 @@ def main(argv=None) -> int:
             # finite, and a result that is not is refused by sim.limits.check_finite
             warnings.simplefilter("ignore", RuntimeWarning)
             set_max_memory(getattr(args, "max_memory", None))
+            set_cluster_timeout(getattr(args, "cluster_timeout", None))
             return args.func(args)
     except UserError as e:
-        print(f"loyalsim: {e}", file=sys.stderr)
+        from sim.errors import printable
+        print(f"loyalsim: {printable(e)}", file=sys.stderr)  # one line, whatever odd text the message quotes
         return 2
     except KeyboardInterrupt as e:
         print("loyalsim: interrupted", file=sys.stderr)
         return e.exit_code if isinstance(e, Interrupted) else 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a write the machine refused, below a writer that names its file (sim.files)
+        from sim.files import REFUSED, cause, errno_of
+        if errno_of(e) not in REFUSED:
+            raise
+        where = e.filename or next((f"{o} {getattr(args, d)}" for o, d in (("--out", "out"), ("--store", "store"),
+                                    ("--html", "html")) if getattr(args, d, None)), "an output file")
+        print(f"loyalsim: {where}: {cause(e)}; free space or choose a file or folder this user can write, then run "
+              "the same command again", file=sys.stderr)
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
         set_max_memory(None)
+        set_cluster_timeout(None)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,16 @@ class Customers:
         self.dropout_budget[idx] = streams["dropout"].exponential(uids, 0)
         return idx
 
+    def reserve(self, uids: np.ndarray, born_day) -> np.ndarray:
+        """Rows for customers whose traits and history come from elsewhere (a twin: sim.twin.fill)."""
+        k = len(uids)
+        self.ensure_capacity(self.n + k)
+        idx = np.arange(self.n, self.n + k)
+        self.n += k
+        self.uid[idx] = uids
+        self.born_day[idx] = born_day
+        return idx
+
     def set_responsiveness(self, idx, reference_mean_ps: float, reference_mean_lam: float):
         """Who responds to money incentives: price-sensitive and light or moderate buyers.
 

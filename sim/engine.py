@@ -3,7 +3,7 @@
 One model instance runs one arm (the no-programme baseline, or the programme)
 of one replication. Customers are rows of arrays (``sim.customers``); the
 programme is a list of mechanics (``sim.mechanics``) that the loop calls
-through hooks, in the order written down in ``step``. All randomness is
+through hooks, in the order written down in docs/DESIGN.md#the-daily-loop. All randomness is
 counter-based (``sim.random``), so arms share common random numbers and runs
 do not depend on the backend.
 
@@ -19,7 +19,8 @@ putting placeholder modules into ``sys.modules`` and replacing
 ``inspect.getouterframes`` while mesa imported. So the engine is a plain class and
 mesa stays where it earns its keep: ``sim/reference.py``, the per-agent model the
 tests hold the engine to (one ``mesa.Agent`` per customer, mesa's agent set and
-generator), and ``benchmarks/naive_mesa.py``, the model a user would write first.
+generator), and ``benchmarks/naive_mesa.py``, the model a user would write first
+(docs/DESIGN.md#why-mesa-sits-where-it-does).
 A finished model is released with ``close()``, which drops its arrays and the
 links between the model and its mechanics, so reference counting frees them at
 once (no garbage collection is needed between the arms of a worker).
@@ -127,7 +128,19 @@ class LoyaltyModel:
         """
         cfg = self.scenario.cfg.customers
         n = cfg.initial
-        if cfg.start == "fresh" or cfg.history_days == 0:
+        twin = None
+        if cfg.start == "twin":
+            # the real customers of a log (sim.twin): their rows are filled in below
+            from sim import twin as twin_file
+            meta, cols = twin_file.load(cfg.twin, cfg.sample)
+            order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
+            twin = meta, {k: v[order] for k, v in cols.items()}
+            if order.size != n or meta.get("twin_id") != cfg.twin_id:
+                from sim.errors import DataError
+                raise DataError(f"customers.twin: {cfg.twin} changed since the scenario was loaded (now "
+                                f"{order.size:,} customers, not {n:,}); load the scenario again")
+            born = np.zeros(n, dtype=np.int32)
+        elif cfg.start == "fresh" or cfg.history_days == 0:
             born = np.zeros(n, dtype=np.int32)
         else:
             # A mature base acquired at a steady rate over the history (day -H .. -1).
@@ -137,7 +150,14 @@ class LoyaltyModel:
         total = n + acquired_born.size
         c = Customers(int(total * 1.05) + 64)  # 5% reserve for referred customers
         uids = np.arange(total, dtype=np.uint64)
-        idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        if twin is None:
+            idx = c.add(uids, np.concatenate([born, acquired_born]), self.scenario, self.streams)
+        else:
+            # the twin's rows take their traits and history from the file; paid acquisitions are drawn as usual
+            from sim import twin as twin_file
+            idx = np.concatenate([c.reserve(uids[:n], born),
+                                  c.add(uids[n:], acquired_born, self.scenario, self.streams)])
+            twin_file.fill(c, idx[:n], self.scenario, self.streams, *twin, launch_month=self.calendar.month_of(0))
         c.n_scheduled = total
         # Responsiveness is normalised on the launch base so its mean is 1
         # (each default effect size then holds for the average customer).
@@ -245,20 +265,8 @@ class LoyaltyModel:
 
     # ------------------------------------------------------------------ the day loop
     def step(self):
-        """One day, in this order:
-
-        1. arrivals: customers acquired today (scheduled history, paid acquisition,
-           referred friends) join and will make their first order today;
-        2. mechanics start the day: calendar events, temporary effects begin or end;
-        3. effects: changed factors are folded into purchase rates and hazards;
-        4. dropout hazard (Pareto/NBD customers) advances; who leaves today, and when;
-        5. purchase clocks advance by today's intensity;
-        6. orders: first orders and everyone whose clock has run out buy, priced by the
-           mechanics (discounts, then rewards), booked in the ledger, recorded, then
-           rewarded (points, tiers); BG/NBD customers may drop out after a repeat order;
-        7. mechanics end the day (expiry, queues, sends);
-        8. month end: mechanics evaluate, the month's metrics are recorded.
-        """
+        """One day: the steps of docs/DESIGN.md#the-daily-loop, in the order written down there
+        (the one place it is written down); the comments below carry the steps' numbers."""
         day = self.day
         c = self.customers
         month = self.calendar.month_of(day)

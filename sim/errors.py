@@ -10,6 +10,13 @@ class UserError(Exception):
     exit_code = 2
 
 
+def printable(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes (``\\r``, ``\\x00``), so
+    a message naming an odd key or value stays one line."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def whole_option(value, option, lo, hi) -> int:
     """A command-line count (draws, samples, a budget): a whole number from lo to hi, or one line."""
     if isinstance(value, bool) or not hasattr(value, "__index__") or not lo <= value <= hi:
@@ -24,7 +31,7 @@ class ScenarioError(UserError):
         self.file = str(file) if file is not None else "<scenario>"
         self.field = field
         self.problem = problem
-        where = f"{self.file}: {field}" if field else self.file
+        where = f"{self.file}: {printable(field)}" if field else self.file
         super().__init__(f"{where}: {problem}")
 
 

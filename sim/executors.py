@@ -11,6 +11,11 @@ running or queued. Backends:
 * ``dask``: Dask distributed, on a ``LocalCluster`` started here, or on an
   existing cluster (``dask://HOST:PORT`` or a scheduler address), so runs that
   outgrow one machine go to a cluster. Workers there need loyalsim installed.
+  A cluster that is lost mid-run is reported, not waited on: if the scheduler's
+  connection drops, or it has no worker (or does not answer) for longer than the
+  cluster timeout (``--cluster-timeout SECONDS`` or ``$LOYALSIM_CLUSTER_TIMEOUT``,
+  default 30 s), ``map`` raises :class:`ClusterLost` (one line naming the
+  address and what happened, exit code 2); what finished is already in the store.
 
 The numbers never depend on the backend: each item is a pure function of its
 inputs (``sim.work``), and callers put results back in replication order.
@@ -24,6 +29,38 @@ import sys
 from sim.errors import UserError
 
 BACKENDS = ("serial", "process", "dask")
+
+CLUSTER_TIMEOUT = 30.0  # seconds a cluster may go without a worker, or without answering, before the run stops
+CLUSTER_TIMEOUT_RANGE = (1.0, 86400.0)
+_cluster_timeout = None  # set for one command by --cluster-timeout
+
+
+class ClusterLost(UserError):
+    """The Dask cluster went away mid-run (its scheduler, or every worker): finished work is kept."""
+
+
+def _seconds(value, option):
+    lo, hi = CLUSTER_TIMEOUT_RANGE
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = None
+    if x is None or not lo <= x <= hi:  # also refuses nan and inf
+        raise UserError(f"{option}: got {value!r}; allowed: seconds from {lo:g} to {hi:g}")
+    return x
+
+
+def set_cluster_timeout(value):
+    """--cluster-timeout SECONDS for this command (None: $LOYALSIM_CLUSTER_TIMEOUT, else the default)."""
+    global _cluster_timeout
+    _cluster_timeout = None if value is None else _seconds(value, "--cluster-timeout")
+
+
+def cluster_timeout() -> float:
+    if _cluster_timeout is not None:
+        return _cluster_timeout
+    env = os.environ.get("LOYALSIM_CLUSTER_TIMEOUT")
+    return _seconds(env, "LOYALSIM_CLUSTER_TIMEOUT") if env not in (None, "") else CLUSTER_TIMEOUT
 
 
 def dask_worker_settings() -> dict:
@@ -150,8 +187,15 @@ class DaskExecutor:
             raise UserError("--backend dask: Dask distributed is not installed (pip install 'dask[distributed]')") from None
         self.cluster = None
         self.client = None
+        self._lost = False
+        self.address = address or "a local cluster"
         try:
             if address:
+                # the client's own log (reconnection attempts, tracebacks) is not for the user: a lost
+                # scheduler is reported in one line by map()
+                for name in ["distributed", *logging.root.manager.loggerDict]:
+                    if name.startswith("distributed"):
+                        logging.getLogger(name).setLevel(logging.CRITICAL)
                 self.client = Client(address, timeout="10s")
                 self._same_code(address)
             else:
@@ -188,18 +232,86 @@ class DaskExecutor:
                             f"one (e.g. {other[0]}); install the same version on every worker")
 
     def map(self, fn, items):
-        from distributed import as_completed
+        """Results as they finish; a scheduler that goes away, or a cluster without a worker (or not
+        answering) for longer than cluster_timeout(), raises ClusterLost instead of waiting for ever."""
+        import time
+        from concurrent.futures import CancelledError
+
+        from distributed import wait
+        bound = cluster_timeout()
         futures = [self.client.submit(_call, (fn, i, it), pure=False) for i, it in enumerate(items)]
         self._futures = futures
-        for fut in as_completed(futures):
-            yield fut.result()
+        pending = set(futures)
+        self._progress = {"yielded": 0, "total": len(futures), "healthy": time.monotonic()}
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=min(1.0, bound), return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            except CancelledError:  # the client lost the scheduler: it cancels every future at once
+                self._gone()
+            for fut in done:
+                yield self._result(fut, bound)
+                self._progress["yielded"] += 1
+                self._progress["healthy"] = time.monotonic()
+            if not done:
+                self._check(bound)
+
+    def _result(self, fut, bound):
+        """A finished item's result. Its data lives on the worker that computed it: if that worker is
+        gone, the scheduler computes the item again, which needs a worker, so this waits as map does."""
+        from concurrent.futures import CancelledError
+        while True:
+            if fut.status == "cancelled" or self.client.status not in ("running", "newly-created"):
+                self._gone()
+            try:
+                return fut.result(timeout=min(1.0, bound))
+            except TimeoutError:
+                self._check(bound)
+            except CancelledError:
+                self._gone()
+
+    def _gone(self):
+        self._lost = True
+        p = self._progress
+        raise ClusterLost(f"the Dask scheduler at {self.address} went away mid-run (the connection was lost; "
+                          f"{p['total'] - p['yielded']} of {p['total']} items unfinished)")
+
+    def _check(self, bound):
+        """Nothing arrived for a while: the cluster must still have a worker, and answer; for longer than
+        ``bound`` seconds without either, ClusterLost."""
+        import time
+        p = self._progress
+        workers = self._workers(bound)
+        if workers:
+            p["healthy"] = time.monotonic()
+        elif time.monotonic() - p["healthy"] > bound:
+            self._lost = True
+            what = "does not answer" if workers is None else "has no worker left"
+            raise ClusterLost(f"the Dask scheduler at {self.address} {what} for {bound:g} s mid-run "
+                              f"({p['total'] - p['yielded']} of {p['total']} items unfinished; --cluster-timeout or "
+                              "LOYALSIM_CLUSTER_TIMEOUT sets the wait)")
+
+    def _workers(self, bound):
+        """The number of workers the scheduler has now, or None if it does not answer in time."""
+        try:
+            return len(self.client.sync(self.client.scheduler.ncores, callback_timeout=min(5.0, bound)))
+        except Exception:  # noqa: BLE001 - a closed comm, a timeout: the scheduler did not answer
+            return None
 
     def close(self, abort=False):
         try:
             if self.client is not None:
-                if abort and getattr(self, "_futures", None):
+                lost = getattr(self, "_lost", False)
+                if abort and getattr(self, "_futures", None) and not lost:
                     self.client.cancel(self._futures)
-                self.client.close()
+                if lost:  # a lost scheduler is not waited on: the client gives up within 2 s
+                    try:
+                        self.client.close(timeout=2)
+                    except Exception:  # noqa: BLE001 - the scheduler is gone; nothing is left to close
+                        pass
+                else:
+                    self.client.close()
                 self.client = None
         finally:
             if self.cluster is not None:
@@ -225,6 +337,7 @@ def make_executor(backend=None, workers=None, scheduler=None, items=None):
     if backend not in BACKENDS:
         raise UserError(f"--backend: got {backend!r}; allowed: serial, process, dask or dask://HOST:PORT")
     if backend == "dask":
+        cluster_timeout()  # a bad --cluster-timeout or $LOYALSIM_CLUSTER_TIMEOUT is refused before connecting
         return DaskExecutor(workers, address)
     n = workers or default_workers()
     if backend == "serial" or n == 1 or (items is not None and items <= 1):

@@ -14,7 +14,7 @@ order instead of an exponential budget. Where the two agree in distribution
 It is slow (a few hundred thousand customer-days a second) and meant for a few
 thousand customers: the engine is what runs scenarios.
 
-The day, for each customer (the engine's order, ``LoyaltyModel.step``):
+The day, for each customer (the engine's order, docs/DESIGN.md#the-daily-loop):
 
 1. arrival: a customer whose first order is today arrives (and, if the programme
    runs, gets their enrolment propensity and join day);
@@ -777,6 +777,10 @@ class ReferenceModel(mesa.Model):
 def launch_base(scenario, seed):
     """The launch-day base: a fresh cohort as drawn, or a mature base after its history."""
     c = scenario.cfg.customers
+    if c.start == "twin":
+        from sim.errors import UserError
+        raise UserError("customers.start: twin: the reference model draws its own base (mature or fresh); a twin "
+                        "runs on the engine only")
     first = 0 if c.start == "fresh" or c.history_days == 0 else -c.history_days
     history = ReferenceModel(scenario, seed, programme=None, first_day=first, last_day=0).run()
     window = scenario.cfg.metrics.activity_window_days

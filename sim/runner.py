@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import Interrupted
-from sim.executors import make_executor
+from sim.executors import ClusterLost, make_executor
 from sim.limits import check_memory
 from sim.results import Result
 from sim.store import ResultStore
@@ -70,6 +70,12 @@ def execute(units, *, workers=None, backend=None, scheduler=None, store=None, pr
             interrupted = e.signum if isinstance(e, Interrupted) else 2
             if executor is not None:
                 executor.close(abort=True)
+        except ClusterLost as e:  # what finished is in the store already: say where, and how to resume
+            if executor is not None:
+                executor.close(abort=True)
+            kept = (f"; what finished is kept in {store.root}: run the same command again (on a live cluster) to "
+                    "resume" if store is not None else "; nothing was kept (--store DIR keeps finished work)")
+            raise ClusterLost(f"{e}{kept}") from None
         except BaseException:
             if executor is not None:
                 executor.close(abort=True)

@@ -21,8 +21,8 @@ from sim.time_units import TIME_UNITS
 from sim.traits import TRAITS
 
 
-# Baseline behaviour: the "buy till you die" family (DESIGN.md). Defaults are the
-# published CDNOW fits (Fader, Hardie & Lee 2005, Marketing Science 24(2)), so a
+# Baseline behaviour: the "buy till you die" family (docs/DESIGN.md#the-customer-base-buy-till-you-die).
+# Defaults are the published CDNOW fits (Fader, Hardie & Lee 2005, Marketing Science 24(2)), so a
 # scenario that says nothing about purchasing behaves like a real customer base.
 PURCHASE = Section(doc="purchase and dropout process", fields={
     "model": Choice(("bgnbd", "paretonbd"), "bgnbd",
@@ -56,9 +56,17 @@ SEGMENT = Section(doc="a customer segment", fields={
 
 CUSTOMERS = Section(doc="the customer base", fields={
     "initial": Int(10000, lo=1, hi=50_000_000, doc="customers in the base at launch"),
-    "start": Choice(("mature", "fresh"), "mature",
+    "start": Choice(("mature", "fresh", "twin"), "mature",
                     "mature: a base acquired over history_days with its purchase history; "
-                    "fresh: a cohort whose first order is on day 0"),
+                    "fresh: a cohort whose first order is on day 0; "
+                    "twin: the real customers of a log (customers.twin, written by loyalsim calibrate --out)"),
+    "twin": Str(None, "start twin: the twin file (Parquet) written by loyalsim calibrate; relative to the file "
+                "that names it", nullable=True),
+    "twin_id": Str(None, "start twin: filled in on load from the twin file's id (so results stored for another "
+                   "twin are never reused); a scenario that gives one must match the file", nullable=True),
+    "sample": Num(None, lo=0.0, lo_open=True, hi=50_000_000, nullable=True,
+                  doc="start twin: keep a share (0 < s <= 1) or a count (> 1) of the twin's customers, drawn "
+                      "reproducibly from their hashes (quick runs of a large base)"),
     "history_days": Int(730, lo=0, hi=3650, doc="mature base: days over which it was acquired"),
     "time_unit": Choice(tuple(TIME_UNITS), "week", "unit of alpha and beta (rates are per time unit)"),
     "purchase": PURCHASE,
@@ -212,6 +220,7 @@ def _resolve_includes(node, base_dir: Path, file, path="", depth=0, origins=None
             if not isinstance(data, dict):
                 raise ScenarioError(inc_path, None, "an included file must hold a mapping")
             data = _resolve_includes(data, inc_path.parent, inc_path, path, depth + 1, origins, budget)
+            _anchor_twin(data, inc_path.parent, path)
             if origins is not None:
                 for sub in _field_paths(data, path):
                     origins.setdefault(sub, inc_path)  # a deeper include, recorded first, keeps its own
@@ -326,6 +335,7 @@ def load_raw(path, overrides=(), origins=None):
         raise ScenarioError(path, None, "expected a mapping at the top level (name, customers, programme, ...)")
     budget = {"nodes": _max_nodes(), "files": MAX_INCLUDES}
     raw = _resolve_includes(raw, path.parent, path, origins=origins, budget=budget)
+    _anchor_twin(raw, path.parent, "")
     for key, value in _override_items(overrides):
         apply_override(raw, key, value)
         if origins is not None:
@@ -371,9 +381,40 @@ def _check_purchase(p, path, file):
         raise ScenarioError(file, f"{path}.a", "must be > 0")
 
 
+def _anchor_twin(data, base_dir: Path, path: str):
+    """A twin file named in a file is relative to that file: make the path absolute where it is read."""
+    node = data if path == "customers" else data.get("customers") if isinstance(data, dict) and not path else None
+    if isinstance(node, dict) and isinstance(node.get("twin"), str) and not Path(node["twin"]).is_absolute():
+        node["twin"] = str((base_dir / node["twin"]).resolve())
+
+
+def _check_twin(c, file):
+    """start twin: the twin file exists and is one; the base's size is the (sampled) twin's."""
+    if c.start != "twin":
+        if c.sample is not None:
+            raise ScenarioError(file, "customers.sample", f"got {c.sample:g}; allowed only with start: twin (a drawn "
+                                "base is sized by customers.initial)")
+        return
+    if not c.twin:
+        raise ScenarioError(file, "customers.twin", "start twin needs the twin file (written by loyalsim calibrate "
+                            "LOG --out population.yaml, which names it in the block)")
+    from sim import twin
+    from sim.errors import DataError
+    try:
+        meta = twin.describe(c.twin)
+    except DataError as e:
+        raise ScenarioError(file, "customers.twin", str(e).removeprefix("customers.twin: ")) from None
+    if c.twin_id is not None and c.twin_id != meta.get("twin_id"):
+        raise ScenarioError(file, "customers.twin_id", f"got {c.twin_id!r} but {c.twin} is the twin "
+                            f"{meta.get('twin_id')!r}: the file was written again since; drop twin_id to use it")
+    c["twin_id"] = meta.get("twin_id")
+    c["initial"] = twin.sample_size(meta["rows"], c.sample)
+
+
 def _check_customers(cfg, raw, file):
     c = cfg.customers
     _check_purchase(c.purchase, "customers.purchase", file)
+    _check_twin(c, file)
     segs = c.segments
     if not segs:
         c["segments"] = [_segment(c, {"name": "all", "share": 1.0, "purchase": {}, "spend": {}, "traits": {}}, 0, file)]

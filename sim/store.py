@@ -3,8 +3,11 @@
 One Parquet file per record, named by the record's content key (see
 ``sim.work.record_key``): the monthly series are the table, everything else
 (metrics, ledger totals, mechanics' figures) is JSON in the file's metadata.
-Writes are atomic (a temporary file in the same folder, then a rename), so a
-crash or a kill leaves either the whole file or none of it. A file that is
+Writes are atomic (a temporary file in the same folder, flushed to disk, then a
+rename: ``sim.files.write_atomic``), so a crash, a kill or a full disk leaves either
+the whole file or none of it; a write the machine refuses (no space, no permission,
+a read-only file system) is one line naming the store and the cause, and the
+records written before it stay, so the same command resumes once it is fixed. A file that is
 partial, corrupt or of the wrong shape is treated as missing: the run computes
 it again and overwrites it, never reads it as valid.
 
@@ -15,13 +18,11 @@ comparisons: whatever was computed once is found again.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
-from sim.errors import UserError
+from sim.files import write_atomic, writable_folder
 from sim.metrics import HEADLINE
 from sim.work import RECORD_FORMAT, Record
 
@@ -36,10 +37,8 @@ class ResultStore:
 
     def __init__(self, root):
         self.root = Path(root)
-        try:
-            (self.root / "records").mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UserError(f"--store {self.root}: cannot create the folder ({e.strerror})") from None
+        writable_folder(self.root, "--store")  # refused before any work, not at the first record
+        writable_folder(self.root / "records", "--store")
         self.rejected: list[Path] = []  # files found unreadable (recomputed)
 
     def __repr__(self):
@@ -87,18 +86,18 @@ class ResultStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
         path = self.path(record.key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         table = pa.table({name: pa.array(values) for name, values in record.series.items()})
         meta = dict(table.schema.metadata or {})
         meta[META_KEY] = json.dumps(record.meta()).encode()
         table = table.replace_schema_metadata(meta)
-        tmp = path.parent / f".{record.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
+        what = f"the result store {self.root}"
+        hint = ("the records written before are kept there: free space or make it writable, then run the same "
+                "command again to resume")
+
+        def write(tmp):
+            tmp.parent.mkdir(exist_ok=True)
             pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_atomic(path, write, what, hint)
 
     def keys(self):
         return sorted(p.stem for p in (self.root / "records").glob("*/*.parquet"))

@@ -33,6 +33,10 @@ KINDS = ("pays", "does_not_pay", "no_effect", "cannot_tell", "one_replication", 
 HEADLINES = {"pays": "PAYS", "does_not_pay": "DOES NOT PAY", "no_effect": "NO EFFECT",
              "cannot_tell": "CANNOT TELL YET", "one_replication": "ONE REPLICATION: CANNOT TELL YET",
              "reproduced": "REPRODUCED", "partly_reproduced": "PARTLY REPRODUCED"}
+# a backtest (loyalsim backtest) is not a programme's answer: its verdict says whether the simulated world
+# matches the customers' own holdout
+BACKTEST_KINDS = ("matches", "does_not_match")
+HEADLINES.update({"matches": "MATCHES THE LOG", "does_not_match": "DOES NOT MATCH THE LOG"})
 SURE = 0.90          # a study's choice is clear when it is the better one in this share of plausible worlds
 NOISE_ONLY = ("The interval covers simulation noise only, at the assumptions as written; how sure the answer is "
               "over what we don't know: loyalsim psa.")
@@ -48,7 +52,7 @@ class Verdict:
     rests_on: tuple = field(default=())    # parameters graded direction/assumption that the decision hinges on
 
     def as_dict(self) -> dict:
-        if self.kind not in KINDS:
+        if self.kind not in KINDS + BACKTEST_KINDS:
             raise ValueError(f"verdict kind {self.kind!r} is not one of {KINDS}")
         out = {"kind": self.kind, "headline": self.headline or HEADLINES[self.kind], "sentence": self.sentence,
                "notes": list(self.notes)}
@@ -399,3 +403,47 @@ def of_evidence(doc: dict) -> Verdict:
 
 def finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+# --------------------------------------------------------------------------- a backtest
+
+# the simulation reproduces its own model when its mean is within this of the closed form's conditional
+# expectation (20 replications of a 2,000-customer base: a standard error of about 1%)
+MODEL_AGREEMENT = 0.03
+CORRELATION_WORLDS = 20
+
+
+def of_backtest(doc: dict) -> Verdict:
+    """Matches when repeat transactions, revenue and active customers are each within the stated tolerance of
+    the actual and the per-customer correlation within its tolerance of the closed form's."""
+    tol = doc["tolerance"]
+    err = doc["holdout"]["error"]
+    misses = [f"{k.replace('_', ' ')} {pct(v, signed=True, digits=1)} (tolerance {pct(tol[k])})"
+              for k, v in err.items() if v is not None and abs(v) > tol[k]]
+    corr, closed = doc.get("per_customer_correlation"), doc.get("closed_form_correlation")
+    # the mean of a few worlds per customer is too noisy to set against an expectation: judged from 20 worlds
+    judged = (doc.get("replications") or 0) >= CORRELATION_WORLDS
+    if judged and corr is not None and closed is not None and closed - corr > tol["correlation"]:
+        misses.append(f"per-customer correlation {corr:.3f} against the closed form's {closed:.3f} "
+                      f"(tolerance {tol['correlation']:.2f})")
+    notes = []
+    cf = doc["holdout"]["closed_form"]
+    sim_tx = doc["holdout"]["simulated"]["transactions"]["mean"]
+    if cf["transactions"]:
+        gap = sim_tx / cf["transactions"] - 1.0
+        if abs(gap) <= MODEL_AGREEMENT:
+            notes.append(f"The simulation reproduces the fitted model ({pct(gap, signed=True, digits=1)} against its closed "
+                         f"form given each customer's own history); that per-customer forecast's own holdout error is "
+                         f"{pct(cf['error'], signed=True, digits=1)} (the cohort forecast calibrate compares models on is "
+                         f"another figure).")
+        else:
+            notes.append(f"The simulation is {pct(gap, signed=True, digits=1)} from the fitted model's closed form.")
+    if not judged:
+        notes.append(f"The per-customer correlation is not judged from {doc.get('replications')} worlds (it needs "
+                     f"{CORRELATION_WORLDS}: the mean of fewer is too noisy per customer).")
+    if not misses:
+        return Verdict("matches", f"the no-programme world of the twin matches what these customers did over the "
+                                  f"holdout (repeat transactions {pct(err['transactions'], signed=True, digits=1)}, revenue "
+                                  f"{pct(err['revenue'], signed=True, digits=1)}).", notes=tuple(notes))
+    return Verdict("does_not_match", "the no-programme world of the twin misses the holdout: " + "; ".join(misses)
+                   + ".", notes=tuple(notes))

@@ -196,7 +196,7 @@ SHARED = _Shared()
 def launch_base(scenario, seed):
     """The customer base on launch day: a mature base lives through its history first."""
     cfg = scenario.cfg.customers
-    first = 0 if cfg.start == "fresh" else -cfg.history_days
+    first = -cfg.history_days if cfg.start == "mature" else 0  # a fresh cohort and a twin start on launch day
     history = LoyaltyModel(scenario, seed, programme=None, first_day=first, last_day=0)
     history.run()
     history.mark_launch()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reports.html.backtest import render_backtest
 from reports.html.compare import render_compare
 from reports.html.evidence import render_evidence
 from reports.html.inputs import (
@@ -34,6 +35,7 @@ from reports.html.sweep import render_sweep
 from sim.errors import UserError
 
 __all__ = ["RunInputs", "StudyInputs", "check_writable", "compare_inputs", "render_evidence", "load_saved_run", "optimise_inputs",
+           "render_backtest",
            "psa_inputs", "render_compare", "render_optimise", "render_page", "render_psa", "render_run",
            "render_saved", "render_sweep", "run_inputs", "sweep_inputs", "write_report"]
 

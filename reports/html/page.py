@@ -67,7 +67,8 @@ class Tile:
 
 # How each verdict kind looks: pays green, does not pay red, the rest amber or grey.
 TONES = {"pays": "pays", "does_not_pay": "fails", "cannot_tell": "unsure", "one_replication": "unsure",
-         "no_effect": "neutral", "reproduced": "pays", "partly_reproduced": "unsure"}
+         "no_effect": "neutral", "reproduced": "pays", "partly_reproduced": "unsure",
+         "matches": "pays", "does_not_match": "fails"}
 
 
 @dataclass
@@ -161,21 +162,12 @@ def render_page(page: Page) -> str:
 
 
 def write_report(path, html: str, option="--html") -> Path:
-    """Write the page whole or not at all (a temporary file, then a rename), so an interrupted
-    write never leaves half a report; a folder that cannot be written is the user's to fix."""
-    import os
-    import uuid
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UserError(f"{option} {path}: cannot write the report ({e.strerror})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write the page whole or not at all (sim.files.write_atomic: a temporary file, flushed, then a
+    rename), so an interrupted write never leaves half a report; a folder that cannot be written is
+    the user's to fix (one line, exit code 2)."""
+    from sim.files import write_text
+    return write_text(path, html, f"{option} {path}",
+                      "free space or choose a folder this user can write, then run the same command again")
 
 
 def check_writable(path, option="--html"):
@@ -186,4 +178,6 @@ def check_writable(path, option="--html"):
         raise UserError(f"{option} {path}: is a folder; allowed: a file name such as report.html")
     if not parent.is_dir():
         raise UserError(f"{option} {path}: the folder {parent} does not exist")
+    from sim.files import writable_folder
+    writable_folder(parent, f"{option} {path}: the folder")  # read-only or not this user's: refused now
 

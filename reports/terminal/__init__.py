@@ -8,7 +8,8 @@ from __future__ import annotations
 
 def render(doc: dict) -> str:
     """The terminal answer of any summary, by its kind."""
-    from reports.terminal import compare, evidence, optimise, pilot, psa, run, sweep
+    from reports.terminal import backtest, compare, evidence, optimise, pilot, psa, run, sweep
     renderers = {"run": run.render, "comparison": compare.render, "sweep": sweep.render, "psa": psa.render,
-                 "pilot": pilot.render, "optimise": optimise.render, "evidence": evidence.render}
+                 "pilot": pilot.render, "optimise": optimise.render, "evidence": evidence.render,
+                 "backtest": backtest.render}
     return renderers[doc["kind"]](doc)

@@ -77,6 +77,10 @@ class Tiers(Mechanic):
                          "rolling: the trailing window_months, evaluated monthly; "
                          "calendar: the calendar year, evaluated on 31 December"),
         "window_months": Int(12, lo=1, hi=36, doc="rolling window length"),
+        "count_history": Bool(False, "qualify_on spend: the spend customers made before launch counts toward their "
+                                     "first qualification (the months of it inside the window that the base carries: "
+                                     "a twin's own), so each customer's first order as a member places them where "
+                                     "their own spend puts them; off: everyone starts from zero"),
         "levels": ListOf(item=LEVEL, min_len=2, doc="from the entry tier (threshold 0) up"),
         "downgrade": Choice(("none", "one_step", "reevaluate"), "one_step",
                             "none: tiers are kept; one_step: down one level; reevaluate: to the level qualified for"),
@@ -140,6 +144,9 @@ class Tiers(Mechanic):
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
         th = [lv.threshold for lv in cfg.levels]
+        if not th:  # e.g. a --set programme.tiers.FIELD=... on a scenario without tiers
+            raise ScenarioError(file, f"{path}.levels", "no levels; allowed: a list of at least one level, the first "
+                                                        "with threshold 0 (e.g. - {name: Bronze, threshold: 0})")
         if th[0] != 0:
             raise ScenarioError(file, f"{path}.levels[0].threshold",
                                 f"got {th[0]:g}; allowed: 0 (the entry tier everyone starts in)")
@@ -173,6 +180,24 @@ class Tiers(Mechanic):
         self.monthly.update(upgrades=np.zeros(months), downgrades=np.zeros(months))
         self._push_active = False  # calendar windows: the last push_days of the year
         self._started = False
+        if cfg.count_history and cfg.qualify_on == "spend" and model.day == 0:
+            self._count_history()
+
+    def _count_history(self):
+        """Seed the qualifying value with the spend of the months before launch that fall inside the window
+        (the customers' trailing-year ring holds the eleven months before the launch month)."""
+        c = self.customers
+        n = c.n
+        launch = self.calendar.month_of(0)
+        start = self.calendar.date(0)
+        # rolling: the window's months before the launch month (the launch month is the window's last);
+        # calendar: the months of the launch year before launch
+        months = self.config.window_months - 1 if self.config.window == "rolling" else start.month - 1
+        for k in range(1, min(months, 11) + 1):
+            spent = c.month_spend[(launch - k) % 12, :n]
+            self.qual[:n] += spent
+            if self.ring is not None:
+                self.ring[(launch - k) % self.ring.shape[0], :n] += spent
 
     # ------------------------------------------------------------------ helpers used by other mechanics
     def earn_multiplier(self, idx):

@@ -4,8 +4,11 @@ from __future__ import annotations
 import json
 
 from sim.errors import UserError
+from sim.files import write_atomic, write_text
 from sim.plain import plain
 from sim.studies.optimise.result import OptimiseResult, table_cell
+
+HINT = "free space or make the folder writable, then run the same command again"  # as every other output's
 
 
 # --------------------------------------------------------------------------- the best design as a scenario
@@ -145,28 +148,30 @@ def write_outputs(out_dir, scenario, res: OptimiseResult, doc: dict, fmt="parque
                     df[c] = df[c].map(lambda v: v if v is None or isinstance(v, (str, bool)) else json.dumps(v)
                                       if isinstance(v, (list, dict)) else str(v) if not isinstance(v, (int, float))
                                       else v)
-            try:
-                df.to_parquet(path, index=False)
-            except (TypeError, ValueError):
-                df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(path, index=False)
+            def parquet(tmp, df=df):
+                try:
+                    df.to_parquet(tmp, index=False)
+                except (TypeError, ValueError):
+                    df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(tmp, index=False)
+            write_atomic(path, parquet, str(path), HINT)
         else:
-            df.to_csv(path, index=False)
+            write_atomic(path, lambda tmp, df=df: df.to_csv(tmp, index=False), str(path), HINT)
         written.append(path.name)
 
     table(res.trials_table(), "trials")
     table(res.evaluations_table(), "evaluations")
     best = res.chosen_design if res.chosen_design is not None else res.design(res.best_programme)
     if best is not None:
-        (out / "best.yaml").write_text(best_yaml(scenario, best, doc))
+        write_text(out / "best.yaml", best_yaml(scenario, best, doc), str(out / "best.yaml"), HINT)
         written.insert(0, "best.yaml")
     if res.problem.multi and res.pareto:
         import pandas as pd
         rows = [{"trial": r["trial"], **{f.field: table_cell(r["design"].get(f.field)) for f in res.problem.factors},
                  **{o: r["means"][o] for o in res.problem.objectives}} for r in res.pareto]
-        pd.DataFrame(rows).to_csv(out / "pareto.csv", index=False)
+        write_atomic(out / "pareto.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False), str(out / "pareto.csv"), HINT)
         written.append("pareto.csv")
-    (out / RESOLVED).write_text(stated_yaml(scenario, res.problem))
+    write_text(out / RESOLVED, stated_yaml(scenario, res.problem), str(out / RESOLVED), HINT)
     written.append(RESOLVED)
-    (out / "summary.json").write_text(json.dumps(plain(doc), indent=2) + "\n")
+    write_text(out / "summary.json", json.dumps(plain(doc), indent=2) + "\n", str(out / "summary.json"), HINT)
     written.append("summary.json")
     return written

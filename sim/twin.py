@@ -1,0 +1,169 @@
+"""A launch base made of the real customers of a log: ``customers: {start: twin}``.
+
+The twin file (Parquet, written by ``loyalsim calibrate --out``; its columns are
+described in ``calibration/twin.py``) holds each real customer's history and their
+posterior under the fitted models. Here each row becomes one agent on launch day:
+
+* alive or not: a uniform keyed by the customer's hash below ``p_alive``;
+* purchase rate lambda ~ Gamma(rate_shape, rate_rate) per day; dropout given alive:
+  BG/NBD p ~ Beta(drop_a, drop_b), Pareto/NBD mu ~ Gamma(drop_a, drop_b) per day;
+* spend: nu ~ Gamma(nu_shape, nu_rate), orders Gamma(spend_shape, nu);
+* the purchase clock and the dropout clock: fresh exponentials (both processes are
+  memoryless given the posterior and being alive);
+* history: first purchase day, last purchase day, lifetime orders, and the last
+  eleven months of spend and orders in the trailing-year ring (the twelfth month of
+  the ring is the launch month, which starts empty, as for a mature base).
+
+Every draw is keyed by the customer's hash (the streams ``twin.*``), so it does not
+depend on the row order, the sample or the arm. ``customers.sample`` keeps a share
+(0 < s <= 1) or a count (> 1) of the twin: the customers with the smallest
+seed-independent uniforms of their hash, so a smaller sample is part of a larger one.
+
+Faults are reported on one line naming the file: missing, not Parquet, not a twin,
+written by another twin format, or missing columns.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.errors import DataError
+from sim.random import Stream
+from sim.traits import TRAIT_NAMES
+
+FORMAT = "1"
+MONTHS = 12
+REQUIRED = ("customer_hash", "x", "t_x_days", "T_days", "days_since_last", "p_alive", "rate_shape", "rate_rate",
+            "drop_a", "drop_b", "spend_shape", "nu_shape", "nu_rate", "window_spend", "segment") + tuple(
+    f"{w}_m{k}" for w in ("spend", "orders") for k in range(1, MONTHS + 1))
+MODELS = ("bgnbd", "paretonbd")
+_SAMPLE_STREAM = Stream(0, "twin.sample")  # seed-independent: the same panel in every run
+
+
+def _parquet(path):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        raise DataError(f"{path}: reading a twin needs the pyarrow package (pip install pyarrow)") from None
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"customers.twin: {p} does not exist; write it with loyalsim calibrate LOG --out FILE.yaml")
+    try:
+        return pq.ParquetFile(p)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError, its IO errors OSErrors
+        raise DataError(f"customers.twin: {p} is not a Parquet file ({type(e).__name__}); expected the twin "
+                        "loyalsim calibrate writes") from None
+
+
+def describe(path) -> dict:
+    """The twin's metadata, checked: kind, format, model, customers."""
+    f = _parquet(path)
+    meta = {k.decode(): v.decode() for k, v in (f.schema_arrow.metadata or {}).items()}
+    if meta.get("loyalsim.kind") != "twin":
+        raise DataError(f"customers.twin: {path} is a Parquet file but not a loyalsim twin (no 'loyalsim.kind: twin' "
+                        "in its metadata)")
+    if meta.get("loyalsim.format") != FORMAT:
+        raise DataError(f"customers.twin: {path} is a twin of format {meta.get('loyalsim.format')!r} (loyalsim "
+                        f"{meta.get('loyalsim.version', '?')}); this loyalsim reads format {FORMAT}: run loyalsim "
+                        "calibrate again")
+    if meta.get("model") not in MODELS:
+        raise DataError(f"customers.twin: {path}: model {meta.get('model')!r}; allowed: {', '.join(MODELS)}")
+    missing = [c for c in REQUIRED if c not in f.schema_arrow.names]
+    if missing:
+        raise DataError(f"customers.twin: {path} lacks the columns {', '.join(missing)}; run loyalsim calibrate again")
+    return {**meta, "rows": f.metadata.num_rows}
+
+
+def sample_rows(hashes: np.ndarray, sample) -> np.ndarray:
+    """Sorted row positions of the sample: all rows (None), a share (<= 1) or a count (> 1)."""
+    n = hashes.size
+    if sample is None:
+        return np.arange(n)
+    k = int(round(sample * n)) if sample <= 1 else int(sample)
+    k = max(1, min(k, n))
+    if k == n:
+        return np.arange(n)
+    u = _SAMPLE_STREAM.uniform(hashes, 0)
+    return np.sort(np.argpartition(u, k - 1)[:k])
+
+
+def sample_size(rows: int, sample) -> int:
+    """How many customers of a twin of ``rows`` customers a scenario with this sample starts from."""
+    if sample is None:
+        return rows
+    return max(1, min(int(round(sample * rows)) if sample <= 1 else int(sample), rows))
+
+
+def read(path, sample=None) -> tuple[dict, dict]:
+    """(metadata, columns as numpy arrays) of the twin's sampled rows."""
+    meta = describe(path)
+    table = _parquet(path).read(columns=list(REQUIRED))
+    cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in REQUIRED}
+    del table
+    for name, values in cols.items():  # kept for the run (load's cache): half the memory in float32
+        if values.dtype == np.float64:
+            cols[name] = values.astype(np.float32)
+    rows = sample_rows(cols["customer_hash"].astype(np.uint64), sample)
+    if rows.size < cols["x"].size:
+        cols = {k: v[rows] for k, v in cols.items()}
+    bad = ~(np.isfinite(cols["rate_rate"]) & (cols["rate_rate"] > 0) & (cols["rate_shape"] > 0)
+            & (cols["nu_rate"] > 0) & (cols["p_alive"] >= 0) & (cols["p_alive"] <= 1))
+    if bad.any():
+        raise DataError(f"customers.twin: {path}: {int(bad.sum())} rows with a posterior outside its range "
+                        "(rates and shapes > 0, p_alive in [0, 1]); run loyalsim calibrate again")
+    return meta, cols
+
+
+def load(path, sample=None) -> tuple[dict, dict]:
+    """``read``, once per launch base (not kept: a million customers' columns are 160 MB a run would carry)."""
+    return read(path, sample)
+
+
+def fill(c, idx, scenario, streams, meta, t, launch_month: int):
+    """Set the twin's traits and history on rows ``idx`` of the base ``c`` (uids already set)."""
+    cfg = scenario.cfg.customers
+    h = t["customer_hash"].astype(np.uint64)
+    seg_names = [s.name for s in cfg.segments]
+    names = np.asarray(t["segment"]).astype(str)
+    seg = np.zeros(idx.size, dtype=np.int16)
+    for i, name in enumerate(seg_names):
+        seg[names == name] = i  # the twin's RFM segments map onto scenario segments of the same name
+    c.segment[idx] = seg
+    c.segment_names = seg_names
+    c.responsiveness[idx] = 1.0
+    x = t["x"].astype(np.int64)
+    first = np.rint(t["T_days"]).astype(np.int32)
+    last = np.rint(t["days_since_last"]).astype(np.int32)
+    c.born_day[idx] = -1 - first            # the calibration end is day -1, launch day 0
+    c.last_order_day[idx] = -1 - last
+    c.orders[idx] = (x + 1).astype(np.int32)
+    alive = streams["twin.alive"].uniform(h, 0) < t["p_alive"]
+    c.lam[idx] = streams["twin.rate"].gamma(t["rate_shape"], h, 0) / t["rate_rate"]
+    if meta["model"] == "bgnbd":
+        c.p_drop[idx] = streams["twin.dropout"].beta(t["drop_a"], t["drop_b"], h, 0)
+        c.mu[idx] = 0.0
+    else:
+        c.mu[idx] = streams["twin.dropout"].gamma(t["drop_a"], h, 0) / t["drop_b"]
+        c.p_drop[idx] = 0.0
+    c.spend_shape[idx] = t["spend_shape"]
+    c.spend_rate[idx] = streams["twin.spend"].gamma(t["nu_shape"], h, 0) / t["nu_rate"]
+    for s_i, seg_cfg in enumerate(cfg.segments):
+        m = seg == s_i
+        for name in TRAIT_NAMES:
+            tc = seg_cfg.traits[name]
+            getattr(c, name)[idx[m]] = streams[f"trait.{name}"].beta(tc.a, tc.b, h[m], 0)
+    c.present[idx] = True
+    c.alive[idx] = alive
+    # fresh clocks for the living (memoryless); none for the dead
+    c.purchase_budget[idx] = np.where(alive, streams["twin.purchase"].exponential(h, 0), np.inf)
+    c.dropout_budget[idx] = np.where(alive, streams["twin.life"].exponential(h, 0), np.inf)
+    c.rate[idx] = c.lam[idx] * alive
+    c.hazard[idx] = c.mu[idx] * alive
+    # the ring: months 1..11 before launch; the launch month's bucket starts empty
+    for k in range(1, MONTHS):
+        slot = (launch_month - k) % MONTHS
+        c.month_orders[slot, idx] = t[f"orders_m{k}"].astype(np.uint16)
+        c.month_spend[slot, idx] = t[f"spend_m{k}"].astype(np.float32)
+    c.year_orders[idx] = c.month_orders[:, idx].sum(axis=0).astype(np.uint16)
+    c.ring_month = launch_month
