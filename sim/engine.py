@@ -3,7 +3,7 @@
 One model instance runs one arm (the no-programme baseline, or the programme)
 of one replication. Customers are rows of arrays (``sim.customers``); the
 programme is a list of mechanics (``sim.mechanics``) that the loop calls
-through hooks, in the order written down in ``step``. All randomness is
+through hooks, in the order written down in docs/DESIGN.md#the-daily-loop. All randomness is
 counter-based (``sim.random``), so arms share common random numbers and runs
 do not depend on the backend.
 
@@ -19,7 +19,8 @@ putting placeholder modules into ``sys.modules`` and replacing
 ``inspect.getouterframes`` while mesa imported. So the engine is a plain class and
 mesa stays where it earns its keep: ``sim/reference.py``, the per-agent model the
 tests hold the engine to (one ``mesa.Agent`` per customer, mesa's agent set and
-generator), and ``benchmarks/naive_mesa.py``, the model a user would write first.
+generator), and ``benchmarks/naive_mesa.py``, the model a user would write first
+(docs/DESIGN.md#why-mesa-sits-where-it-does).
 A finished model is released with ``close()``, which drops its arrays and the
 links between the model and its mechanics, so reference counting frees them at
 once (no garbage collection is needed between the arms of a worker).
@@ -264,20 +265,8 @@ class LoyaltyModel:
 
     # ------------------------------------------------------------------ the day loop
     def step(self):
-        """One day, in this order:
-
-        1. arrivals: customers acquired today (scheduled history, paid acquisition,
-           referred friends) join and will make their first order today;
-        2. mechanics start the day: calendar events, temporary effects begin or end;
-        3. effects: changed factors are folded into purchase rates and hazards;
-        4. dropout hazard (Pareto/NBD customers) advances; who leaves today, and when;
-        5. purchase clocks advance by today's intensity;
-        6. orders: first orders and everyone whose clock has run out buy, priced by the
-           mechanics (discounts, then rewards), booked in the ledger, recorded, then
-           rewarded (points, tiers); BG/NBD customers may drop out after a repeat order;
-        7. mechanics end the day (expiry, queues, sends);
-        8. month end: mechanics evaluate, the month's metrics are recorded.
-        """
+        """One day: the steps of docs/DESIGN.md#the-daily-loop, in the order written down there
+        (the one place it is written down); the comments below carry the steps' numbers."""
         day = self.day
         c = self.customers
         month = self.calendar.month_of(day)

@@ -1,4 +1,4 @@
-"""Metrics, defined once (DESIGN.md), per arm and per month; lifts with confidence intervals.
+"""Metrics, defined once (docs/DESIGN.md#metrics-defined-once), per arm and per month; lifts with confidence intervals.
 
 "Customer" for retention counts observable activity: ordered within the
 activity window (default 365 days), the way a CRM measures it. The latent

@@ -4,7 +4,7 @@ Every random decision in the simulator is a pure function of
 ``(scenario seed, stream name, customer uid, counter)``, hashed with the
 SplitMix64 finaliser. Nothing depends on how many other customers acted
 before, on the arm (baseline or programme), on array order or on the process
-that runs the replication. That gives the two properties DESIGN.md asks for:
+that runs the replication. That gives the two properties docs/DESIGN.md#common-random-numbers asks for:
 
 * baseline and programme arms see the same chance events wherever their
   histories agree (customer 17's 5th order has the same basket in both arms);

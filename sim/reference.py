@@ -14,7 +14,7 @@ order instead of an exponential budget. Where the two agree in distribution
 It is slow (a few hundred thousand customer-days a second) and meant for a few
 thousand customers: the engine is what runs scenarios.
 
-The day, for each customer (the engine's order, ``LoyaltyModel.step``):
+The day, for each customer (the engine's order, docs/DESIGN.md#the-daily-loop):
 
 1. arrival: a customer whose first order is today arrives (and, if the programme
    runs, gets their enrolment propensity and join day);

@@ -21,8 +21,8 @@ from sim.time_units import TIME_UNITS
 from sim.traits import TRAITS
 
 
-# Baseline behaviour: the "buy till you die" family (DESIGN.md). Defaults are the
-# published CDNOW fits (Fader, Hardie & Lee 2005, Marketing Science 24(2)), so a
+# Baseline behaviour: the "buy till you die" family (docs/DESIGN.md#the-customer-base-buy-till-you-die).
+# Defaults are the published CDNOW fits (Fader, Hardie & Lee 2005, Marketing Science 24(2)), so a
 # scenario that says nothing about purchasing behaves like a real customer base.
 PURCHASE = Section(doc="purchase and dropout process", fields={
     "model": Choice(("bgnbd", "paretonbd"), "bgnbd",

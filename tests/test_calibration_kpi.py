@@ -20,7 +20,7 @@ from sim.errors import DataError
 from conftest import ROOT
 
 EXAMPLE = ROOT / "calibration" / "examples" / "typical_base_kpis.yaml"
-# The typical base the seeds quote (DESIGN.md); loyal = 4+ orders, as the example file argues.
+# The typical base the seeds quote (docs/DESIGN.md#a-typical-base); loyal = 4+ orders, as the example file argues.
 TYPICAL = {"retention_rate": 0.60, "average_check": 1500.0, "purchase_frequency": 2.0, "loyal_share": 0.25}
 
 

@@ -14,7 +14,7 @@ def run(sc, seed=3, programme=True):
 
 
 def test_retention_formula_matches_the_worked_example():
-    assert crr(S=262, E=371, N=153) == pytest.approx(0.832, abs=0.001)  # DESIGN.md: 83%
+    assert crr(S=262, E=371, N=153) == pytest.approx(0.832, abs=0.001)  # docs/DESIGN.md#metrics-defined-once: 83%
 
 
 def test_tier_members_qualify_on_rolling_spend_and_get_their_discount():

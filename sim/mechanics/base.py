@@ -3,9 +3,9 @@ other mechanics, its per-customer state, its hooks into the day loop and its
 ledger lines, in one module.
 
 The engine knows a mechanic only through the hooks below and calls them in the
-order written down once in ``sim.engine.LoyaltyModel.step``; within each hook the
-mechanics run in the order their declarations give (``Registry.order``). A hook
-that a mechanic does not need stays a no-op.
+order written down once in docs/DESIGN.md#the-daily-loop (``sim.engine.LoyaltyModel.step``
+runs it); within each hook the mechanics run in the order their declarations give
+(``Registry.order``). A hook that a mechanic does not need stays a no-op.
 
 A mechanic declares, as class attributes:
 

@@ -87,17 +87,16 @@ class Referrals(Mechanic):
                                  source="Van den Bulte et al. 2018: referrer and referral share "
                                  "unobservables (homophily; size a seed assumption)",
                                  doc="friend's traits blended this far toward the referrer's"),
-            "retention_edge": Effect(0.15, 0.1, 0.25, hi=1.0, grade="direction",
+            "retention_edge": Effect(0.18, 0.1, 0.26, hi=1.0, grade="direction",
                                      source="Schmitt, Skiera & Van den Bulte 2011: referred customers have a higher "
-                                     "retention rate, and the gap persists (82% vs 79.2% still customers, a hazard ratio "
-                                     "near 0.85 if the hazard were constant; in this model's form the size an "
-                                     "assumption, kept at the low side); Van den Bulte et al. 2018: only while the "
-                                     "referrer stays",
+                                     "retention rate, and the gap persists (82% vs 79.2% still customers; in this model's form, "
+                                     "where the edge lasts only while the referrer stays, the size an assumption); "
+                                     "Van den Bulte et al. 2018: only while the referrer stays",
                                      doc="dropout hazard x (1 - edge) while the referrer stays"),
-            "margin_edge": Effect(0.2, 0.1, 0.35, grade="direction",
+            "margin_edge": Effect(0.25, 0.1, 0.4, grade="direction",
                                   source="Schmitt et al. 2011: higher contribution margins at first, eroding; referred "
                                   "customers at least 16% more valuable, margin and retention together, so the initial "
-                                  "margin edge's size a seed assumption (kept below the middle of its range)",
+                                  "margin edge's size a seed assumption",
                                   doc="basket x (1 + edge), fading"),
             "margin_fade_days": Effect(365.0, 180.0, 900.0, lo=1.0, hi=36500.0,
                                        grade="direction",
