@@ -196,6 +196,9 @@ class DaskExecutor:
                 for name in ["distributed", *logging.root.manager.loggerDict]:
                     if name.startswith("distributed"):
                         logging.getLogger(name).setLevel(logging.CRITICAL)
+                # nor asyncio's "Task exception was never retrieved" for the client's own gather task
+                # when every worker is gone (distributed.client.AllExit)
+                logging.getLogger("asyncio").setLevel(logging.CRITICAL)
                 self.client = Client(address, timeout="10s")
                 self._same_code(address)
             else:

@@ -165,8 +165,8 @@ def test_every_mechanic_with_no_response_moves_nothing_but_costs():
     zero = [f"response.{k}=0" for k in ("intensity", "basket", "dropout", "referrals", "campaigns")]
     sc = small("strategy_all_mechanics.yaml", *zero, customers=2500, days=300, history=300)
     models = run_models(sc, {"programme": sc})
-    assert {m.name for m in models["programme"].mechanics} == {
-        "enrolment", "discounts", "subscription", "tiers", "points", "campaigns", "referrals", "service"}
+    from sim.mechanics import MECHANICS
+    assert {m.name for m in models["programme"].mechanics} == set(MECHANICS)  # every mechanic there is
     r = one_replication(sc, {"programme": sc})
     b, p = r[BASELINE].metrics, r["programme"].metrics
     for k in BEHAVIOURAL:
@@ -239,12 +239,14 @@ def test_a_closed_model_leaves_nothing_in_a_reference_cycle():
     until a collection, and memory grows with every unit a worker runs."""
     import gc
     import weakref
+
+    from sim.mechanics import MECHANICS
     sc = small("strategy_all_mechanics.yaml", customers=800, days=60, history=60)
     seed = 5
 
     def finished():
         model = LoyaltyModel(sc, seed, programme=sc.cfg.programme, customers=launch_base(sc, seed)).run()
-        assert len(model.mechanics) == 8
+        assert len(model.mechanics) == len(MECHANICS)  # every mechanic there is
         refs = [weakref.ref(model), weakref.ref(model.customers.lam)] + [weakref.ref(m) for m in model.mechanics]
         return model, refs
 

@@ -136,16 +136,16 @@ def test_renewal_on_the_published_anchors_where_value_is_far_above_the_fee(cheap
 def test_renewal_falls_as_the_fee_passes_what_members_get(arms, cheap):
     """At 49 the ~100 a year a member gets (2% off ~3,000 of spend, free deliveries, early access)
     is about twice the fee for the typical member, but light members get less: renewal falls
-    below the anchor; members who get far less than the fee renew only by inertia (0.3)."""
+    below the anchor; members who get far less than the fee renew only by inertia (0.2)."""
     at_49 = sub(arms["default"]).summary()
     assert at_49["first_year_renewal_rate"] < cheap["first_year_renewal_rate"] - 0.1  # >10 SE apart
     dear = copy.deepcopy(VIP)
     dear["subscription"].update(fee=1500)
     s = sub(run({"dear": programme(dear)})["dear"]).summary()
-    # nearly everyone gets less than 1,500 back: trial conversion near the 0.3 inertia (a few
-    # hundred decisions: SE about 0.025; 0.42 leaves room for the few heavy members), far below 0.73
+    # nearly everyone gets less than 1,500 back: trial conversion near the 0.2 inertia (a few
+    # hundred decisions: SE about 0.025; 0.35 leaves room for the few heavy members), far below 0.73
     assert s["renewal_decisions"]["trial"] > 100
-    assert s["trial_conversion_rate"] < 0.42
+    assert s["trial_conversion_rate"] < 0.35
     assert s["value_per_member_year"] < s["fee_per_member_year"]
 
 
