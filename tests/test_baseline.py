@@ -10,6 +10,7 @@ import pytest
 from baseline.regenerate import CASES, differences, path_of, run_case
 
 
+@pytest.mark.slow  # 16 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("name", list(CASES))
 def test_numbers_equal_the_committed_baseline(name):
     expected = json.loads(path_of(name).read_text())

@@ -66,6 +66,7 @@ def _cohort(purchase, seed=11):
     return repeats, c
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("purchase", [BGNBD, PARETO], ids=["bgnbd", "paretonbd"])
 def test_fresh_cohort_reproduces_expected_repeat_purchases(purchase):
     repeats, c = _cohort(purchase)

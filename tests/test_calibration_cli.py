@@ -106,6 +106,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys, content, extra, mess
     assert "Traceback" not in captured.err and captured.err.count("\n") == 1
 
 
+@pytest.mark.slow  # 6 s measured: out of the fast tier (-m 'not slow')
 def test_python_m_calibration_has_no_traceback(tmp_path):
     bad = tmp_path / "orders.csv"
     bad.write_text("customer,date,amount\n1,soon,3\n")

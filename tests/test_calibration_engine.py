@@ -13,6 +13,7 @@ from sim.work import launch_base
 HOLDOUT_DAYS = 273  # weeks 40-78
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
 def test_engine_reproduces_the_fitted_holdout_forecast(tmp_path, model):
     result = calibrate(cdnow_path(), calibration_end="1997-09-30", model=model)

@@ -41,6 +41,7 @@ def test_fitted_strengths_reproduce_observed_lifts(tmp_path):
     assert fit.strengths["basket"] == pytest.approx(known["basket"], rel=0.25)
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_vendor_claims_are_out_of_reach_of_the_evidence():
     # the industry's quoted lifts (calibration/examples/industry_lifts.yaml) against the most the
     # evidence allows: every channel at the top of its range (twice the evidence-sized defaults).
@@ -58,6 +59,7 @@ def test_vendor_claims_are_out_of_reach_of_the_evidence():
         assert claim["relative"] > 2 * got[metric] + 0.05, (metric, got[metric], claim)
 
 
+@pytest.mark.slow  # 5 s measured: out of the fast tier (-m 'not slow')
 def test_a_claim_out_of_reach_is_refused_plainly(tmp_path, monkeypatch):
     # the CLI's refusal, on one vendor claim (loyal share 25% -> 37.5%, the intensity channel
     # alone): exit 2, a clear reason, nothing written. The search is held to 4 simulations: its first step already

@@ -100,6 +100,7 @@ def sends_per_customer(log):
     return who[order], days[order]
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_frequency_cap_holds(pushy):
     cap, window = 4, 30
     who, days = sends_per_customer(camp(pushy["capped"]).send_log)
@@ -141,6 +142,7 @@ def win_back():
                 "silent": programme([dict(WIN_BACK, response=0.0)], frequency_cap=None)})
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_win_back_reaches_lapsed_and_dropped_out_customers(win_back):
     on, base, silent = win_back["on"], win_back["baseline"], win_back["silent"]
     s = camp(on).summary()
@@ -174,6 +176,7 @@ def test_win_back_response_falls_with_the_gap(win_back):
 
 # --------------------------------------------------------------------------- responses and offers
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_responses_bring_orders_and_offers_split_costs():
     chains = [{"name": "welcome", "trigger": "welcome", "delay_days": 1, "offer": {"discount": 0.1, "valid_days": 14}},
               {"name": "follow_up", "trigger": "post_purchase", "delay_days": 30,
@@ -222,6 +225,7 @@ def test_birthday_once_a_year_on_the_drawn_day():
     assert who.size > 0.95 * c.present[: c.n].sum() - camp(m).summary()["unsubscribed"] - 3700
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_anniversary_grants_points_when_points_run():
     points = {"earn_per_currency": 0.1, "point_value": 0.1, "redemption": {"threshold": 500}}
     chain = {"name": "anniversary", "trigger": "anniversary", "delay_days": 0, "bonus_points": 100,

@@ -98,6 +98,7 @@ def test_run_table_speaks_to_a_marketing_lead(tmp_path):
         assert words in r.stdout
 
 
+@pytest.mark.slow  # 5 s measured: out of the fast tier (-m 'not slow')
 def test_out_dir_writes_series_and_resumes(tmp_path):
     p = write(tmp_path, GOOD)
     out = tmp_path / "out"

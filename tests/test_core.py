@@ -36,6 +36,7 @@ def test_switched_off_mechanic_gives_exactly_the_baseline(path, overrides):
     assert p == b  # everything, fixed running cost included: a switched-off programme costs nothing
 
 
+@pytest.mark.slow  # 9 s measured: out of the fast tier (-m 'not slow')
 def test_same_seed_same_json_serially_and_in_parallel(tmp_path):
     args = ["run", "scenarios/points_and_tiers.yaml", "--json", "--set", "customers.initial=1500",
             "--set", "horizon_days=200", "--set", "customers.history_days=200", "-r", "4"]

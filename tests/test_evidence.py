@@ -58,6 +58,7 @@ def test_enrolment_grows_after_launch_and_stays_below_everyone():
     assert c.lam[: c.n][joined].mean() > 1.5 * c.lam[: c.n][others].mean()
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("value", [0.0001])
 def test_points_worth_nothing_move_nothing(value):
     sc = small("points_and_tiers.yaml", "programme.tiers.enabled=false", f"programme.points.point_value={value}",

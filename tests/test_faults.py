@@ -159,6 +159,7 @@ def full_disk_at(monkeypatch, name):
     monkeypatch.setattr(Path, "write_text", write_text)
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_a_full_disk_under_optimise_out_is_one_line_and_the_rerun_finishes(tmp_path, scenario, monkeypatch):
     """optimise writes its own tables (sim.studies.optimise); a refused write there is caught by the
     command line's last resort: one line naming --out DIR and the cause."""
@@ -471,6 +472,7 @@ def test_a_cluster_whose_only_worker_dies_stops_after_the_timeout(tmp_path, scen
     print(f"stopped {took:.1f} s after the last worker was killed (bound {bound} s)")
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("finished", [False, True])
 def test_a_cluster_without_workers_is_not_waited_on(tmp_path, monkeypatch, finished):
     """A scheduler whose workers are all gone: the run stops after the cluster timeout (here 1 s),

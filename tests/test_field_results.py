@@ -67,6 +67,7 @@ def within_at_small_size(row) -> bool:
             and (m["high"] is None or p["mean"] <= m["high"] + h))
 
 
+@pytest.mark.slow  # 72 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("study", [_param(s) for s in ev.STUDIES])
 def test_the_prediction_at_small_size_falls_in_the_published_range(study):
     row = prediction(study, quick=True)
@@ -122,6 +123,7 @@ def test_every_row_tests_defaults_that_exist_and_names_its_scenario():
     assert ev.tested_by("no.such.field") == []
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_the_command_prints_one_row_per_study_with_the_documented_keys_and_writes_its_page(tmp_path):
     page = tmp_path / "evidence.html"
     r = invoke("evidence", "--only", "wang_2016_goal_reached", "--quick", "-r", "2", "-j", "1", "--json",

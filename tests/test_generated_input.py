@@ -160,6 +160,7 @@ def one_line(r, path, started, seconds=SECONDS, names=()):
 
 # --------------------------------------------------------------------------- scenarios
 
+@pytest.mark.slow  # 30 s measured: out of the fast tier (-m 'not slow')
 @examples(60)
 @given(case=mutated_scenarios())
 def test_mutated_library_scenarios_validate_or_are_refused_in_one_line(library, case):
@@ -224,6 +225,7 @@ def test_library_scenarios_at_the_edges_of_their_ranges_run_at_a_tiny_size(name,
     one_line(invoke(*argv), SCENARIOS / name, started, RUN_SECONDS, names=[str(SCENARIOS), "--set"])
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @examples(3)
 @given(case=mutated_scenarios())
 def test_mutated_scenarios_in_a_subprocess_stay_within_time_and_memory(library, case):

@@ -7,6 +7,7 @@ more often within the horizon), so the test compares the same customers, on the
 same random numbers, with the gradient at its default and at zero: the ratio of
 (last-stamp interval / first-stamp interval) between the two runs isolates it.
 """
+import pytest
 import numpy as np
 
 from conftest import small
@@ -20,6 +21,7 @@ def _intervals(sc, gg, replication=5):
     return np.array(s["goal_gradient_interval_by_progress"]), np.array(s["goal_gradient_orders_by_progress"])
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_intervals_shrink_towards_the_reward_as_kivetz_reports():
     # the card's holders (Kivetz et al. studied members): everyone takes a card at their next visit
     sc = small("coffee_stamp_card.yaml", "programme.enrolment.share=1", "programme.enrolment.months_to_half=0",

@@ -514,6 +514,7 @@ def test_purchases_in_the_future_are_refused(tmp_path, us_text):
 
 @pytest.mark.parametrize("target, words", [("/dev/zero", "not a regular file"), ("DIR", "is a directory"),
                                            ("BINARY", "binary")])
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_logs_that_are_not_files_are_refused_at_once(tmp_path, target, words):
     if target == "DIR":
         target = tmp_path
@@ -601,6 +602,7 @@ def test_command_line_mistakes_are_one_line():
 
 # =========================================================================== 9. calibration outputs
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_a_calibrated_block_carries_the_logs_size_and_acquisition_rate(tmp_path, us_text):
     log = write(tmp_path / "log.csv", us_text)
     out = tmp_path / "base.yaml"

@@ -9,6 +9,7 @@ from sim.work import launch_base
 LIBRARY = sorted(p.name for p in SCENARIOS.glob("*.yaml"))
 
 
+@pytest.mark.slow  # 7 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("name", LIBRARY)
 def test_library_scenario_runs_and_balances(name):
     sc = small(name, customers=1200, days=150, history=150)
@@ -22,6 +23,7 @@ def test_library_scenario_runs_and_balances(name):
             assert owner in {"base", "programme"} | {x.name for x in m.mechanics}
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_mechanics_grow_with_a_base_that_outgrows_its_reserve():
     """Referred customers beyond the preallocated reserve make every array grow (rarely, not daily)."""
     sc = small("strategy_all_mechanics.yaml", "programme.referrals.rate_per_order=0.6", customers=1000, days=200,

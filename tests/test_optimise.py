@@ -160,6 +160,7 @@ def test_kn_ends_on_identical_designs_and_reports_a_cap_without_a_guarantee():
 
 # --------------------------------------------------------------------------- the winner's curse
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_the_winners_curse_is_visible_in_the_search_and_removed_in_the_report():
     """Many designs with the same true mean: the search's best observation is biased upward (it is the
     luckiest); the reported estimate comes from fresh replications and is not."""
@@ -314,6 +315,7 @@ def cli_run(tmp_path_factory):
     return {"out": out, "html": html, "stdout": r.stdout, "tmp": tmp}
 
 
+@pytest.mark.slow  # 7 s measured: out of the fast tier (-m 'not slow')
 def test_cli_outputs_best_yaml_that_runs_tables_json_and_html(cli_run):
     out, html = cli_run["out"], cli_run["html"]
     for words in ("Best design for", "How sure", "Runner-up", "fresh replications"):
@@ -341,6 +343,7 @@ def test_cli_outputs_best_yaml_that_runs_tables_json_and_html(cli_run):
     assert again.returncode == 0 and json.loads(again.stdout) == doc
 
 
+@pytest.mark.slow  # 7 s measured: out of the fast tier (-m 'not slow')
 def test_optimisation_report_in_a_browser(cli_run):
     """The page opens offline with every chart drawn (the same check as the other reports)."""
     import test_report as tr

@@ -253,6 +253,7 @@ def test_only_running_trial_reaches_into_a_private_attribute():
     assert seen == {"running_trial": ["search.py"]}, seen
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_a_database_that_fails_mid_search_is_one_line_and_keeps_what_was_told(tmp_path, monkeypatch):
     """The disk fills (or another process locks the file) while the search tells a trial: one line naming the
     file, exit 2; the trials told before it stay in the database, and the same command afterwards finishes."""

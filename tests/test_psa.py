@@ -13,6 +13,7 @@ TINY = ["customers.initial=1500", "horizon_days=200", "customers.history_days=20
 
 # --------------------------------------------------------------------------- the PSA
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_zero_width_priors_reproduce_the_plain_run_exactly(tmp_path):
     p = tmp_path / "fixed.yaml"
     p.write_text(f"include: {SCENARIOS / 'points_and_tiers.yaml'}\n"
@@ -68,6 +69,7 @@ def test_flagship_psa_is_unsure_and_names_what_decides_it():
     assert all(g["evppi"] <= doc["evpi"] * 1.001 for g in doc["evppi"].values())
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_several_strategies_get_the_probability_each_is_best():
     scs = [small(f, *[], customers=1200, days=200, history=200) for f in ("points_and_tiers.yaml", "tiers.yaml")]
     psa = run_psa(scs, draws=6, replications=2, tornado=False, backend="serial")

@@ -113,6 +113,7 @@ def test_tier_and_points_factors_agree_on_identical_states():
     assert np.mean(np.asarray(got["intensity"])[: demoted.size]) < np.mean(np.asarray(got["intensity"])[-entry.size:])
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("pending, horizon", [(40, 35), (0, 35)])
 def test_pending_points_wait_in_both_implementations(pending, horizon):
     sc = small("points_and_tiers.yaml", "programme.tiers.enabled=false", "programme.points.point_value=1.0",

@@ -184,6 +184,7 @@ def test_margin_edge_fades(arms):
 
 # --------------------------------------------------------------------------- who refers
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_bonus_and_satisfaction_raise_referring():
     models = run({"no_bonus": programme(referrer_bonus=0, friend_discount=0),
                   "bonus": programme(referrer_bonus=300, friend_discount=300)}, base={**BASE, "horizon_days": 365})
@@ -209,6 +210,7 @@ def test_bonus_and_satisfaction_raise_referring():
 
 # --------------------------------------------------------------------------- abuse, tree, money
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_abuse_pays_for_fake_friends_who_never_buy_again():
     models = run({"abused": programme(abuse_rate=0.5)}, base={**BASE, "horizon_days": 365})
     m = models["abused"]
@@ -270,6 +272,7 @@ def test_bad_input_names_the_field():
 
 # --------------------------------------------------------------------------- library scenarios
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("path", ["referrals.yaml", "strategy_referral_growth.yaml"])
 def test_library_scenarios_run_and_switch_off(path):
     from conftest import small

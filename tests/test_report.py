@@ -136,6 +136,7 @@ def assert_self_contained(text):
 
 # --------------------------------------------------------------------------- (a) the renderer
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_run_report_is_self_contained_and_verdict_first(saved_run):
     text, doc = saved_run["text"], saved_run["doc"]
     assert_self_contained(text)
@@ -199,6 +200,7 @@ def test_report_dir_reproduces_the_report_without_simulating(saved_run, tmp_path
     assert (out / "report.html").read_bytes() == saved_run["html"].read_bytes()
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_report_dir_from_parquet_output(tmp_path):
     d = tmp_path / "out"
     _cli("run", FLAGSHIP, *SMALL, "--out", d, "--format", "parquet", "--no-plots", "--html", tmp_path / "run.html")
@@ -220,6 +222,7 @@ def test_report_dir_mistakes_get_one_line_and_exit_2(tmp_path, saved_run):
     assert r.returncode == 2 and "--html" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_compare_report(compared):
     text, doc = compared["text"], compared["doc"]
     assert_self_contained(text)
@@ -239,6 +242,7 @@ def test_compare_report(compared):
     assert all(s["scenario"]["seed"] == doc["seed"] for s in strategies)
 
 
+@pytest.mark.slow  # 22 s measured: out of the fast tier (-m 'not slow')
 def test_sweep_and_psa_pages_from_their_summaries(studies):
     for st in studies.values():
         assert_self_contained(st["text"])
@@ -363,6 +367,7 @@ def flagship_html(saved_run, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # 8 s measured: out of the fast tier (-m 'not slow')
 def test_run_report_in_a_browser(browser, flagship_html, tmp_path):
     seen = open_report(browser, flagship_html, tmp_path / "report_top.png", also_as="report_top.png")
     assert_read_cleanly(seen, min_charts=9)
@@ -371,6 +376,7 @@ def test_run_report_in_a_browser(browser, flagship_html, tmp_path):
     assert (tmp_path / "report_top.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # 5 s measured: out of the fast tier (-m 'not slow')
 def test_compare_report_in_a_browser(browser, compared, tmp_path):
     seen = open_report(browser, compared["html"], tmp_path / "compare_top.png")
     assert_read_cleanly(seen, min_charts=4)
@@ -385,6 +391,7 @@ def test_sweep_and_psa_reports_in_a_browser(browser, studies, tmp_path):
     assert_read_cleanly(seen, min_charts=3)  # distribution, payback by month, EVPPI (and the tornado)
 
 
+@pytest.mark.slow  # 5 s measured: out of the fast tier (-m 'not slow')
 def test_a_three_strategy_analysis_in_a_browser(browser, studies, tmp_path):
     st = studies["psa_3"]
     seen = open_report(browser, st["html"], tmp_path / "psa3_top.png")

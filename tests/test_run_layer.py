@@ -118,6 +118,7 @@ def test_serial_process_and_dask_give_the_same_bytes():
     assert serial.stdout == pool.stdout == dask.stdout
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_an_existing_dask_cluster_runs_the_same_numbers():
     distributed = pytest.importorskip("distributed")
     import logging
@@ -182,6 +183,7 @@ def test_sigkill_mid_run_then_rerun_reuses_finished_replications(tmp_path):
     assert len(_records(store)) == 16
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_sigterm_keeps_what_finished_and_leaves_no_process(tmp_path):
     store = tmp_path / "store"
     proc = _start(store, 12)
@@ -198,6 +200,7 @@ def test_sigterm_keeps_what_finished_and_leaves_no_process(tmp_path):
     assert not _wait_gone(workers)
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_torn_or_foreign_record_files_are_recomputed(tmp_path):
     sc = sim.load(SCENARIOS / "points_and_tiers.yaml", {"customers.initial": 1200, "horizon_days": 120,
                                                         "customers.history_days": 120})
@@ -233,6 +236,7 @@ def _rewrite(path, meta_edit=None, drop_column=None, rows=None):
     pq.write_table(table, path)
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_records_of_another_shape_or_other_code_are_recomputed(tmp_path, monkeypatch):
     """Files that parse and carry the right key but not what the results read (a headline metric
     missing or not a number, a series missing, months cut) are recomputed, never read and never a
@@ -258,6 +262,7 @@ def test_records_of_another_shape_or_other_code_are_recomputed(tmp_path, monkeyp
     assert len(set(ResultStore(store).keys()) - before) == 2
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_more_replications_compute_only_the_new_ones(tmp_path, monkeypatch):
     import sim.runner as runner
     sc = sim.load(SCENARIOS / "points_and_tiers.yaml", {"customers.initial": 1200, "horizon_days": 120,

@@ -107,6 +107,7 @@ def staffing():
     return run({"staff1": programme(staff=1), "staff3": programme(staff=3)})
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_fewer_staff_longer_queue_more_churn(staffing):
     """A longer desk queue (fewer staff) lowers satisfaction and raises churn."""
     s1, s3 = desk(staffing["staff1"]).summary(), desk(staffing["staff3"]).summary()
@@ -127,6 +128,7 @@ def test_fewer_staff_longer_queue_more_churn(staffing):
     assert staffing["staff1"].monthly["orders"].sum() < staffing["staff3"].monthly["orders"].sum()
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 def test_staffing_tradeoff_is_reported():
     sc = validate({**BASE, "horizon_days": 365, "programme": DESK})
     rows = staffing_tradeoff(sc, [1, 2, 4])
@@ -165,6 +167,7 @@ def test_abandoned_and_answered_add_up(staffing):
     assert mo["contacts"].sum() == mo["answered"].sum() + mo["abandoned"].sum() + left
 
 
+@pytest.mark.slow  # 6 s measured: out of the fast tier (-m 'not slow')
 def test_satisfaction_feeds_referrals():
     """Detractors refer less: the same referral programme brings fewer friends behind a short-staffed desk."""
     block = {"service": dict(DESK["service"], contacts_per_order=0.3),
@@ -228,6 +231,7 @@ def test_monthly_report_puts_the_desk_beside_retention(staffing):
     assert len(f) == staffing["staff1"].n_months
 
 
+@pytest.mark.slow  # 4 s measured: out of the fast tier (-m 'not slow')
 def test_same_seed_same_json_serially_and_in_parallel():
     """The desk, referrals (new uids, the tree) and satisfaction do not depend on the process layout."""
     from conftest import run_cli

@@ -120,6 +120,7 @@ def cheap():
     return sub(run({"cheap": _cheap(2.0)})["cheap"]).summary()
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_renewal_on_the_published_anchors_where_value_is_far_above_the_fee(cheap):
     """CIRP: 73% of free-trial members convert, 91% renew after the first paid year, measured
     where members get far more than the fee; at a fee of 2 every member's value ratio is >= 5,
@@ -261,6 +262,7 @@ def test_free_delivery_booked_once_with_tiers():
     assert 0.3 * m.monthly["orders"].sum() < free < m.monthly["orders"].sum()
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_points_multiplier_for_members():
     block = copy.deepcopy(VIP)
     block["points"] = {"earn_per_currency": 0.1, "point_value": 0.1}
@@ -302,6 +304,7 @@ def test_free_delivery_without_a_fee_is_refused_by_the_cli(tmp_path):
 
 # --------------------------------------------------------------------------- library scenarios
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("path", ["subscription_vip.yaml", "strategy_marketplace_subscription.yaml"])
 def test_library_scenarios_run_and_switch_off(path):
     from conftest import small
@@ -315,6 +318,7 @@ def test_library_scenarios_run_and_switch_off(path):
     assert on.income_lines["subscription.fees"] > 0
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_ledger_balances_with_every_new_mechanic_on():
     """Subscription, referrals and the service desk with points: every line attributed, the ledger balances."""
     from conftest import small

@@ -31,6 +31,7 @@ def test_a_sweep_over_a_field_that_does_nothing():
         assert same["lift_revenue"].nunique() == 1 and same["incremental_profit"].nunique() == 1
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_sweep_points_share_the_baseline_and_match_plain_runs():
     sc = small("points_and_tiers.yaml", *[], customers=1500, days=200, history=200, reps=2)
     res = run_sweep(sc, [factor("programme.points.earn_per_currency", [0.05, 0.2])], "grid", replications=2,

@@ -56,6 +56,7 @@ def test_tier_discount_is_exactly_the_tier_rate_on_members_orders():
     assert m.ledger.lines[("tiers", "discounts")].sum() == pytest.approx(disc.sum(), rel=1e-12)
 
 
+@pytest.mark.slow  # 3 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("policy", ["none", "one_step", "reevaluate"])
 def test_downgrade_policies(policy):
     sc = small("tiers.yaml", f"programme.tiers.downgrade={policy}", "programme.tiers.grace_months=0",
@@ -114,6 +115,7 @@ def test_requalification_push_acts_before_a_calendar_evaluation():
     assert t.intensity[: m.customers.n][close].mean() > early[close].mean()
 
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_points_caps_and_choice_redemption():
     capped = small("points_and_tiers.yaml", "programme.points.caps.per_order=20", "programme.tiers=null",
                    customers=2000, days=200)

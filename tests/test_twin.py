@@ -56,6 +56,7 @@ def mixed_twin(mixed, tmp_path_factory):
 
 # --------------------------------------------------------------------------- acquisition
 
+@pytest.mark.slow  # 2 s measured: out of the fast tier (-m 'not slow')
 def test_acquisition_recovers_the_known_rate_of_new_customers(mixed):
     _, _, truth, result = mixed
     acq = result.acquisition
@@ -89,6 +90,7 @@ def test_cdnow_is_reported_as_a_closed_cohort():
     assert result.acquisition.method == "closed-cohort" and result.acquisition.per_day == 0.0
 
 
+@pytest.mark.slow  # 13 s measured: out of the fast tier (-m 'not slow')
 def test_a_rate_that_would_double_the_base_is_a_problem_and_the_user_can_set_it(tmp_path):
     from calibration.pipeline import calibrate
     log, _ = make_log(existing=300, acquisition_per_day=20.0, days=DAYS, seed=2)
@@ -253,6 +255,7 @@ def test_calibrate_writes_the_twin_and_a_scenario_runs_from_it(tmp_path, capsys)
     assert doc["customers_at_launch"] == round(0.5 * 2357)
 
 
+@pytest.mark.slow  # 5 s measured: out of the fast tier (-m 'not slow')
 def test_calibrate_json_has_the_acquisition_and_problems_come_first(tmp_path, capfd):
     from sim.cli import main
     log, _ = make_log(existing=300, acquisition_per_day=20.0, days=DAYS, seed=2)

@@ -25,6 +25,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # 8 s measured: out of the fast tier (-m 'not slow')
 @pytest.mark.parametrize("case", list(CASES))
 def test_terminal_json_and_html_give_the_same_verdict(case, tmp_path):
     args = [*CASES[case], *TINY, "--store", tmp_path / "store"]
