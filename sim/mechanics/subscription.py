@@ -447,7 +447,7 @@ class Subscription(Mechanic):
         if points is not None and self.b.earn_multiplier != 1.0:
             paid = orders.gross[pos] - orders.discount[pos]
             extra = (self.b.earn_multiplier - 1.0) * (points.config.earn_per_currency * paid + points.config.earn_per_order)
-            saved += np.maximum(extra, 0.0) * points.value
+            saved += np.maximum(extra, 0.0) * points.value * points.member[r]  # only points members earn them
         first = np.isin(r, joined) if joined.size else None
         self.term_value[r] += saved if first is None else np.where(first, 0.0, saved)  # not the joining order
         if orders.day >= 0:
