@@ -90,6 +90,11 @@ class LoyaltyModel:
         self._dirty: list[np.ndarray] = []
         self._arrivals_today: list[np.ndarray] = []
         self._day_scale = 1.0
+        self._acquisition_share = 1.0  # a scaled twin's sample acquires its share of the twin's rate
+        # the share of the whole base this run simulates (customers.scale_to): a business-wide monthly budget
+        # is spent at this share of it in the run, so the scaled totals spend the budget as written
+        scale_to = cfg.customers.scale_to if cfg.customers.start == "twin" else None
+        self.sample_share = cfg.customers.initial / scale_to if scale_to else 1.0
         self._response = cfg.response
         self._response_scaled = any(cfg.response[k] != 1.0 for k in ("intensity", "basket", "dropout"))
         self.fixed_cost = cfg.economics.programme_fixed_cost_per_month
@@ -115,7 +120,7 @@ class LoyaltyModel:
     def _acquisitions_by_day(self):
         """Paid acquisitions per horizon day (Poisson, keyed by day: the same in every arm)."""
         cfg = self.scenario.cfg
-        rate = cfg.customers.acquisition.per_day
+        rate = cfg.customers.acquisition.per_day * self._acquisition_share
         stream = self.streams["acquisition"]
         return np.array([stream.poisson_scalar(rate, d) for d in range(cfg.horizon_days)], dtype=np.int64)
 
@@ -132,7 +137,16 @@ class LoyaltyModel:
         if cfg.start == "twin":
             # the real customers of a log (sim.twin): their rows are filled in below
             from sim import twin as twin_file
-            meta, cols = twin_file.load(cfg.twin, cfg.sample)
+            if cfg.scale_to is None:
+                meta, cols = twin_file.load(cfg.twin, cfg.sample)
+            else:
+                # scaled to a chain: a fresh stratified sample of the whole twin for this replication
+                # (sim.twin.scaled_sample); paid acquisition is the twin's rate, so the sample acquires its share
+                meta, cols = twin_file.load(cfg.twin, None)
+                rows = cols["x"].size
+                self._acquisition_share = n / rows
+                if n < rows or cfg.scale_to > rows:
+                    cols = twin_file.scaled_sample(cols, n, self.seed_value, with_replacement=cfg.scale_to > rows)
             order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
             twin = meta, {k: v[order] for k, v in cols.items()}
             if order.size != n or meta.get("twin_id") != cfg.twin_id:

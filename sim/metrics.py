@@ -48,6 +48,9 @@ class Metric:
     ``unit``: share (0..1, shown as %, changes in percentage points), money (in the scenario's
     currency), check (money per order, to significant figures), count, or rate (a plain number).
     ``higher_is_better``: whether a rise is good news for the business (None: neither).
+    ``extensive``: a total that grows with the number of customers (money, orders, customer
+    counts), so a run scaled from a sample to the whole base (``customers.scale_to``,
+    sim.scaling) multiplies it; False for ratios, rates, shares and per-customer figures.
     """
 
     key: str
@@ -55,6 +58,7 @@ class Metric:
     unit: str
     higher_is_better: bool | None
     doc: str = ""
+    extensive: bool = False
 
 
 # The catalogue: every headline metric, in the order the JSON lists them.
@@ -73,17 +77,18 @@ CATALOGUE = {m.key: m for m in (
            "of customers who ordered during the horizon, the share who ordered at least twice"),
     Metric("loyal_share", "Loyal share of active customers", "share", True,
            "active customers with at least k orders in the trailing year, at the end"),
-    Metric("orders", "Orders", "count", True, "orders over the horizon"),
-    Metric("revenue", "Revenue (list price)", "money", True, "sales at list price over the horizon"),
+    Metric("orders", "Orders", "count", True, "orders over the horizon", extensive=True),
+    Metric("revenue", "Revenue (list price)", "money", True, "sales at list price over the horizon", extensive=True),
     Metric("revenue_recognised", "Revenue recognised (IFRS 15)", "money", True,
-           "what customers paid, less the part deferred for points earned, plus points revenue released"),
-    Metric("gross_profit", "Gross profit", "money", True, "sales less the cost of goods sold"),
-    Metric("programme_cost", "Programme cost", "money", False, "everything the programme gives away or spends"),
-    Metric("programme_income", "Programme income", "money", True, "fees the programme charges"),
-    Metric("profit", "Profit (IFRS 15)", "money", True, "revenue + income - costs, points deferred under IFRS 15"),
-    Metric("profit_cash", "Profit (cash view)", "money", True, "profit without the points deferral"),
+           "what customers paid, less the part deferred for points earned, plus points revenue released", extensive=True),
+    Metric("gross_profit", "Gross profit", "money", True, "sales less the cost of goods sold", extensive=True),
+    Metric("programme_cost", "Programme cost", "money", False, "everything the programme gives away or spends", extensive=True),
+    Metric("programme_income", "Programme income", "money", True, "fees the programme charges", extensive=True),
+    Metric("profit", "Profit (IFRS 15)", "money", True, "revenue + income - costs, points deferred under IFRS 15",
+           extensive=True),
+    Metric("profit_cash", "Profit (cash view)", "money", True, "profit without the points deferral", extensive=True),
     Metric("active_customers_end", "Active customers at the end", "count", True,
-           "customers who bought within the activity window, at the end"),
+           "customers who bought within the activity window, at the end", extensive=True),
     Metric("lifetime_value", "Lifetime value per customer (discounted)", "check", True,
            "profit over the horizon, discounted monthly, per customer"),
     Metric("crr_formula", "Retention, industry formula (E - N) / S", "share", True,

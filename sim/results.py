@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import verdict
+from sim import scaling, verdict
 from sim.documents import stamp
 from sim.errors import UserError
 from sim.metrics import HEADLINE, SEGMENT_METRICS, clean, interval, paired_lift, payback_month, prob_greater
@@ -182,13 +182,16 @@ def summarise(scenario, arm_scenario, base: list, prog: list) -> dict:
         "start_date": str(cfg.start_date),
         "months": list(prog[0].series.get("calendar_month", [])) if prog else [],
         "month_shares": month_shares(cfg.start_date, cfg.horizon_days),
-        "customers_at_launch": cfg.customers.initial,
+        "customers_at_launch": cfg.customers.scale_to or cfg.customers.initial,
         "currency": cfg.economics.currency,
         "gross_margin": cfg.economics.gross_margin,
         "baseline": {k: _mean([m[k] for m in bm]) for k in HEADLINE},
         "programme": {k: _mean([m[k] for m in pm]) for k in HEADLINE},
         "lift": {k: paired_lift([m[k] for m in bm], [m[k] for m in pm]) for k in HEADLINE},
     }
+    scaled = scaling.describe(cfg)
+    if scaled is not None:  # totals are for scale_to customers: the records were scaled where they were made
+        doc["scaling"] = {**scaled, "note": scaling.note(scaled)}
     if bm[0].get("segments"):
         doc["segments"] = {
             name: {k: {"baseline": _mean([m["segments"][name][k] for m in bm]),

@@ -67,6 +67,13 @@ CUSTOMERS = Section(doc="the customer base", fields={
     "sample": Num(None, lo=0.0, lo_open=True, hi=50_000_000, nullable=True,
                   doc="start twin: keep a share (0 < s <= 1) or a count (> 1) of the twin's customers, drawn "
                       "reproducibly from their hashes (quick runs of a large base)"),
+    "scale_to": Int(None, lo=1, hi=500_000_000, nullable=True,
+                    doc="start twin: report totals for this many customers (the whole chain the log or the sample "
+                        "stands for), at least the customers simulated. Each replication then runs a fresh "
+                        "stratified sample of the twin (customers.sample of it; with no sample and more customers "
+                        "than the twin, a bootstrap resample of the twin), so the intervals carry the sampling error "
+                        "of the scaling; totals (money, orders, customer counts) are multiplied by scale_to over "
+                        "the customers simulated, ratios are not (docs/twin.md#a-chain-from-a-panel)"),
     "history_days": Int(730, lo=0, hi=3650, doc="mature base: days over which it was acquired"),
     "time_unit": Choice(tuple(TIME_UNITS), "week", "unit of alpha and beta (rates are per time unit)"),
     "purchase": PURCHASE,
@@ -394,6 +401,9 @@ def _check_twin(c, file):
         if c.sample is not None:
             raise ScenarioError(file, "customers.sample", f"got {c.sample:g}; allowed only with start: twin (a drawn "
                                 "base is sized by customers.initial)")
+        if c.scale_to is not None:
+            raise ScenarioError(file, "customers.scale_to", f"got {c.scale_to:,}; allowed only with start: twin (a "
+                                "drawn base is sized by customers.initial: set initial to the chain's customers)")
         return
     if not c.twin:
         raise ScenarioError(file, "customers.twin", "start twin needs the twin file (written by loyalsim calibrate "
@@ -409,6 +419,10 @@ def _check_twin(c, file):
                             f"{meta.get('twin_id')!r}: the file was written again since; drop twin_id to use it")
     c["twin_id"] = meta.get("twin_id")
     c["initial"] = twin.sample_size(meta["rows"], c.sample)
+    if c.scale_to is not None and c.scale_to < c.initial:
+        raise ScenarioError(file, "customers.scale_to", f"got {c.scale_to:,}; allowed: a whole number at least the "
+                            f"customers simulated ({c.initial:,}{' sampled' if c.sample is not None else ''} of the "
+                            f"twin's {meta['rows']:,}): it is the whole base the run stands for")
 
 
 def _check_customers(cfg, raw, file):

@@ -95,6 +95,71 @@ def sample_size(rows: int, sample) -> int:
     return max(1, min(int(round(sample * rows)) if sample <= 1 else int(sample), rows))
 
 
+def scaled_sample(cols: dict, n: int, seed: int, with_replacement: bool) -> dict:
+    """One replication's sample of the twin for ``customers.scale_to``: ``n`` rows, stratified by RFM segment.
+
+    Proportional allocation (largest remainders), so each segment keeps its share of the twin and
+    the segments' differences drop out of the sampling error. ``with_replacement`` False (the twin
+    is the whole base the run stands for): in each segment, the customers with the smallest
+    uniforms of their hash in the replication's stream ``twin.scale``; True (the twin is itself a
+    sample or panel of a larger chain): a bootstrap resample, each draw a uniform of the draw's
+    number, and a customer drawn k > 1 times becomes k agents whose draws are keyed by their hash
+    mixed with the copy number (the same history, independent behaviour). Keyed by the
+    replication's seed and the hashes, never by row order or process: both arms of a replication
+    start from the same customers, and every backend draws the same sample.
+
+    Returns the sampled columns with ``draw_key`` (the key of each agent's draws) added.
+    """
+    h = cols["customer_hash"].astype(np.uint64)
+    seg = np.asarray(cols["segment"]).astype(str)
+    names, code = np.unique(seg, return_inverse=True)
+    sizes = np.bincount(code, minlength=names.size)
+    quota = n * sizes / sizes.sum()
+    take = np.floor(quota).astype(np.int64)
+    short = n - int(take.sum())
+    if short:  # largest remainders; ties to the larger segment, then the name order
+        order = np.lexsort((np.arange(names.size), -sizes, -(quota - take)))
+        take[order[:short]] += 1
+    stream = Stream(seed, "twin.scale")
+    parts, copies = [], []
+    for g in range(names.size):
+        rows = np.flatnonzero(code == g)
+        rows = rows[np.argsort(h[rows], kind="stable")]  # the row order of the file does not matter
+        k = int(take[g])
+        if k == 0:
+            continue
+        if with_replacement:
+            u = stream.uniform(np.arange(k, dtype=np.uint64), g + 1)
+            pick = rows[np.minimum((u * rows.size).astype(np.int64), rows.size - 1)]
+            # the copy number of each draw: how many earlier draws picked the same customer
+            first = np.argsort(pick, kind="stable")
+            sp = pick[first]
+            start = np.r_[0, np.flatnonzero(sp[1:] != sp[:-1]) + 1]
+            run = np.repeat(start, np.diff(np.r_[start, sp.size]))
+            copy = np.empty(k, dtype=np.uint64)
+            copy[first] = (np.arange(k) - run).astype(np.uint64)
+        else:
+            u = stream.uniform(h[rows], 0)
+            pick = rows[np.sort(np.argpartition(u, k - 1)[:k])] if k < rows.size else rows
+            copy = np.zeros(pick.size, dtype=np.uint64)
+        parts.append(pick)
+        copies.append(copy)
+    pick = np.concatenate(parts)
+    copy = np.concatenate(copies)
+    out = {k: v[pick] for k, v in cols.items()}
+    out["draw_key"] = draw_keys(h[pick], copy)
+    return out
+
+
+def draw_keys(hashes: np.ndarray, copy: np.ndarray) -> np.ndarray:
+    """The key of a twin agent's draws: the hash itself for the first copy (so a customer drawn once
+    has the draws of an unscaled run), the hash mixed with the copy number for the others."""
+    from sim.random import _GOLDEN, _mix
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    copy = np.asarray(copy, dtype=np.uint64)
+    return np.where(copy == 0, hashes, _mix(hashes ^ (copy * _GOLDEN)))
+
+
 def read(path, sample=None) -> tuple[dict, dict]:
     """(metadata, columns as numpy arrays) of the twin's sampled rows."""
     meta = describe(path)
@@ -123,7 +188,7 @@ def load(path, sample=None) -> tuple[dict, dict]:
 def fill(c, idx, scenario, streams, meta, t, launch_month: int):
     """Set the twin's traits and history on rows ``idx`` of the base ``c`` (uids already set)."""
     cfg = scenario.cfg.customers
-    h = t["customer_hash"].astype(np.uint64)
+    h = (t["draw_key"] if "draw_key" in t else t["customer_hash"]).astype(np.uint64)
     seg_names = [s.name for s in cfg.segments]
     names = np.asarray(t["segment"]).astype(str)
     seg = np.zeros(idx.size, dtype=np.int16)

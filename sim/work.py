@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import scaling
 from sim.version import __version__
 from sim.engine import LoyaltyModel, replication_seed
 from sim.metrics import arm_metrics, member_outcomes, monthly_series
@@ -127,11 +128,15 @@ def _record(model, key, replication, baseline_outcomes=None) -> Record:
     members = None
     if baseline_outcomes is not None:
         members = member_outcomes(model, baseline_outcomes)
-    return Record(
+    rec = Record(
         key=key, replication=replication, metrics=arm_metrics(model), series=monthly_series(model),
         cost_lines=lines["cost"], income_lines=lines["income"], revenue_lines=lines["revenue"],
         mechanics={m.name: m.summary() for m in model.mechanics}, members=members,
-    ).normalised()
+    )
+    f = scaling.factor(model.scenario.cfg)
+    if f is not None and f != 1.0:  # a sample standing for the whole base: its totals scaled, the one place
+        rec = scaling.scale_record(rec, model, f)
+    return rec.normalised()
 
 
 # --------------------------------------------------------------------------- the unit

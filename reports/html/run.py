@@ -475,6 +475,8 @@ def run_page(inp: RunInputs) -> Page:
     facts = [f"{count(doc.get('customers_at_launch'))} customers at launch",
              f"{horizon(doc.get('horizon_days'))} from {_day(start)}" if start else horizon(doc.get("horizon_days")),
              plural(n, "replication") + f", seed {doc.get('seed')}", f"amounts in {cur}"]
+    if doc.get("scaling"):
+        facts.append(f"totals {doc['scaling']['note']}")
     sections = [changes_section(doc), lift_section(inp, months), payback_section(inp, months),
                 money_section(inp), points_section(inp, months), tiers_section(inp, months),
                 other_mechanics_section(inp, months), segments_section(doc), assumptions_section(inp.assumptions)]

@@ -12,6 +12,8 @@ def render(doc) -> str:
     out = []
     out.append(f"{doc['scenario']}  ({doc['customers_at_launch']:,} customers at launch, "
                f"{horizon(doc['horizon_days'])}, {n} replication{'s' if n != 1 else ''}, seed {doc['seed']})")
+    if doc.get("scaling"):
+        out.append(f"  Totals {doc['scaling']['note']}")
     out.append("")
     head = f"{'':46} {'no programme':>14} {'programme':>14} {'change':>12} {'':>8}  95% interval of the change"
     out.append(head)

@@ -125,6 +125,10 @@ class Mechanic:
     after: tuple[str, ...] = ()     # mechanics whose hooks run before its own within a day
     FACTORS: tuple[str, ...] = ()   # behaviour factors it owns: some of FACTOR_KINDS
     COLUMNS: tuple[Column, ...] = ()  # its per-customer state
+    # Keys of its summary() and series() that are not totals (rates, shares, per-customer or per-order
+    # figures, day or minute counts): a run scaled to the whole base (customers.scale_to, sim.scaling)
+    # multiplies every other number of them by the scaling factor
+    INTENSIVE: frozenset = frozenset()
 
     def __init__(self, config, model):
         self.config = config

@@ -137,6 +137,7 @@ CHAIN = Section(doc="an automated chain of messages", fields={
 class Campaigns(Mechanic):
     name = "campaigns"
     LABEL = "Campaigns"
+    INTENSIVE = frozenset({"response_rate", "win_back_gap_days", "win_back_response_by_gap"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "offers_incremental": "Campaign offers on extra orders",
         "offers_subsidised": "Campaign offers on orders that would have happened anyway",
@@ -348,7 +349,7 @@ class Campaigns(Mechanic):
         mo = max(self.ledger.month, 0)
         idx = self._eligible(j, idx)
         if idx.size and ch.budget_per_month is not None:
-            room = ch.budget_per_month - self._spent[j]
+            room = ch.budget_per_month * self.model.sample_share - self._spent[j]  # the sample's share (scale_to)
             if ch.contact_cost > 0:
                 idx = idx[: max(int(np.floor(room / ch.contact_cost + 1e-9)), 0)]
             elif room <= 0:

@@ -117,6 +117,8 @@ OFFER = Section(doc="a personal offer sent to targeted customers", fields={
 class Discounts(Mechanic):
     name = "discounts"
     LABEL = "Discounts"
+    INTENSIVE = frozenset({"subsidised_share", "deal_proneness_gain_mean", "deal_proneness_gain_end",
+                           "budget_suspended_days"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "discounts_incremental": "Discounts on extra orders",
         "discounts_subsidised": "Discounts on orders that would have happened anyway",
@@ -213,7 +215,8 @@ class Discounts(Mechanic):
         c = self.customers
         self.b = config.behaviour
         self.welcome = config.welcome
-        self.budget = config.budget_per_month
+        # a monthly budget is the business's: a run of a sample scaled up (customers.scale_to) spends its share
+        self.budget = None if config.budget_per_month is None else config.budget_per_month * model.sample_share
         # The launch base's mean deal proneness: the reference for weights (fixed, so conditioning shows).
         launch = c.born_day[: c.n] <= 0
         self.dp_mean = float(c.deal_proneness[: c.n][launch].mean()) if launch.any() else 0.3

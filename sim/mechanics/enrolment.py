@@ -42,6 +42,7 @@ DAYS_PER_MONTH = 365.25 / 12.0
 class Enrolment(Mechanic):
     name = "enrolment"
     LABEL = "Enrolment"
+    INTENSIVE = frozenset({"member_share_end"})
     LEDGER: dict = {}  # it books nothing itself
     SCHEMA = Section(doc="who joins the programme: points and tiers act on members only", fields={
         "share": Effect(0.5, 0.2, 0.8, hi=1.0,

@@ -52,6 +52,7 @@ NOT_SET = 0.0  # target of a customer who was not set a goal
 class Goals(Mechanic):
     name = "goals"
     LABEL = "Goal promotion"
+    INTENSIVE = frozenset({"reached_share"})
     LEDGER = {"rewards": "Goal promotion rewards"}
     SCHEMA = Section(optional=True, doc="goal promotion: reach a spend or purchase goal within a window, get a reward",
                      fields={

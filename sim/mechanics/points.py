@@ -69,6 +69,7 @@ from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
 class Points(Mechanic):
     name = "points"
     LABEL = "Points"
+    INTENSIVE = frozenset({"breakage_realised", "redemption_rate", "goal_gradient_interval_by_progress"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "rewards": "Points rewards redeemed",
         "revenue_deferred": "Sales revenue deferred for points earned (IFRS 15)",

@@ -61,6 +61,8 @@ BLENDED = ("lam", "spend_rate") + TRAIT_NAMES  # dropout hazards are the friend'
 class Referrals(Mechanic):
     name = "referrals"
     LABEL = "Referrals"
+    INTENSIVE = frozenset({"cost_per_referred_customer", "max_generation", "spend_per_year_referred", "spend_per_year_acquired",
+                           "spend_ratio_referred_vs_acquired", "alive_share_referred", "alive_share_acquired"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "referrer_bonuses": "Referrer bonuses",
         "friend_discounts": "Discounts for referred friends",

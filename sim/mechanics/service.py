@@ -156,6 +156,8 @@ def desk_day_reference(arrive, handle, patience, staff, open_min, close_min):
 class ServiceDesk(Mechanic):
     name = "service"
     LABEL = "Service desk"
+    INTENSIVE = frozenset({"abandoned_share", "service_level", "mean_wait_minutes", "contacted_mean_satisfaction",
+                           "contacted_retention"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "staff": "Service desk staff",
     }
@@ -229,6 +231,14 @@ class ServiceDesk(Mechanic):
 
     @classmethod
     def validate(cls, cfg, scenario_cfg, path, file):
+        cust = scenario_cfg.customers
+        if cust.start == "twin" and cust.scale_to is not None and cust.scale_to != cust.initial:
+            # the desk's queue and its staff are the whole business's: a sample of the customers would queue
+            # for the full desk, and its waits and staff cost do not scale with the number of customers
+            raise ScenarioError(file, "customers.scale_to",
+                                f"got {cust.scale_to:,}; a programme with a service desk ({path}) runs on the whole "
+                                "base only (a sample's queue at the full desk does not scale): drop scale_to or "
+                                "the service block")
         if cfg.close_hour <= cfg.open_hour:
             raise ScenarioError(file, f"{path}.close_hour",
                                 f"got {cfg.close_hour:g}; allowed: later than open_hour ({cfg.open_hour:g})")

@@ -84,6 +84,9 @@ NEVER = -(2**30)
 class Subscription(Mechanic):
     name = "subscription"
     LABEL = "Paid membership"
+    INTENSIVE = frozenset({"trial_conversion_rate", "first_year_renewal_rate", "later_renewal_rate",
+                           "orders_per_member_year", "orders_per_other_active_year", "average_check_members",
+                           "average_check_others", "fee_per_member_year", "value_per_member_year"})
     LEDGER = {  # the ledger lines it books, as a reader knows them
         "fees": "Membership fees",
         "discounts": "Membership discounts",
