@@ -51,8 +51,8 @@ def describe(cfg) -> dict | None:
 
 def note(scaled: dict) -> str:
     """The line every report prints: "scaled from n sampled customers to N"."""
-    return (f"scaled from {scaled['sampled']:,} sampled customers to {scaled['to']:,} (totals x {scaled['factor']:.4g}; "
-            "the intervals include the sampling error)")
+    return (f"scaled from {scaled['sampled']:,} sampled customers to {scaled['to']:,} (money, orders and customer "
+            f"counts x {scaled['factor']:.4g}; the intervals include the sampling error)")
 
 
 def _scale_tree(value, f, intensive, key=None):

@@ -225,3 +225,24 @@ def test_a_service_desk_does_not_scale(twin):
     with pytest.raises(ScenarioError, match="customers.scale_to.*service desk"):
         validate({"name": "t", "customers": {**block, "start": "twin", "twin": str(path), "sample": 100,
                                              "scale_to": ROWS}, "programme": {"service": {}}})
+
+
+def test_every_intensive_key_a_mechanic_declares_is_one_of_its_figures():
+    """A misspelt INTENSIVE key would scale a rate: each must name a summary or series key the mechanic gives."""
+    from conftest import small
+
+    from sim.mechanics import MECHANICS
+    from sim.work import run_models
+    sc = small("strategy_all_mechanics.yaml", customers=800, days=60, history=60)
+    model = run_models(sc, {"all": sc})["all"]
+
+    def keys(d):
+        for k, v in d.items():
+            yield k
+            if isinstance(v, dict):
+                yield from keys(v)
+    ran = {m.name: set(keys(m.summary())) | set(m.series()) for m in model.mechanics}
+    for name, cls in MECHANICS.items():
+        if cls.INTENSIVE:
+            assert name in ran, f"{name} does not run in strategy_all_mechanics.yaml"
+            assert cls.INTENSIVE <= ran[name], (name, cls.INTENSIVE - ran[name])

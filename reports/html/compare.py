@@ -145,6 +145,8 @@ def compare_page(inp: CompareInputs) -> Page:
              f"{horizon(doc.get('horizon_days'))} from {month_name(months[0])}" if months
              else horizon(doc.get("horizon_days")),
              plural(n, "replication") + f", seed {doc.get('seed')}", f"amounts in {cur}"]
+    if first_doc.get("scaling"):
+        facts.append(f"totals {first_doc['scaling']['note']}")
     warnings = []
     if doc.get("interrupted"):
         warnings.append(f"Interrupted: this report covers the {plural(n, 'replication')} that finished.")

@@ -11,6 +11,9 @@ def render(doc) -> str:
     strategies = [r for r in ranking if not r.get("no_programme")]
     out = [f"{len(strategies)} strategies and no programme on the same customers, {horizon(doc['horizon_days'])}, "
            f"{doc['replications']} replications (seed {doc['seed']}), ranked by incremental profit", ""]
+    scaled = next((d["scaling"] for d in (doc.get("strategies") or {}).values() if d.get("scaling")), None)
+    if scaled:
+        out.insert(1, f"Totals {scaled['note']}")
     w = max([len("strategy")] + [len(r["strategy"]) for r in ranking])  # whole names, never cut
     head = (f"{'#':>2}  {'strategy':{w}} {'incremental profit':>18}  {'95% interval':>26}  {'ROI':>6}  {'payback':>8}  "
             f"{'retention':>9}  beats next")
