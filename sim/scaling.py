@@ -22,6 +22,8 @@ over replications hold the sampling error.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 FIXED = (("programme", "setup"), ("programme", "fixed_running"))  # the business's, not per customer
@@ -117,7 +119,6 @@ def scale_record(rec, model, f: float):
 
     mechanics = {name: _scale_tree(s, f, intensive.get(name, frozenset())) for name, s in rec.mechanics.items()}
     members = _scale_tree(rec.members, f, frozenset()) if rec.members is not None else None
-    from sim.work import Record
-    return Record(key=rec.key, replication=rec.replication, metrics=m, series=series,
-                  cost_lines=lines(rec.cost_lines), income_lines=lines(rec.income_lines),
-                  revenue_lines=lines(rec.revenue_lines), mechanics=mechanics, members=members)
+    return dataclasses.replace(rec, metrics=m, series=series, cost_lines=lines(rec.cost_lines),
+                               income_lines=lines(rec.income_lines), revenue_lines=lines(rec.revenue_lines),
+                               mechanics=mechanics, members=members)
