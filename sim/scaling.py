@@ -45,7 +45,7 @@ def factor(cfg) -> float | None:
 def describe(cfg) -> dict | None:
     """What the summary says about the scaling (None when the run is not scaled)."""
     f = factor(cfg)
-    if f is None:
+    if f is None or f == 1.0:  # the whole twin is the whole base: nothing is scaled
         return None
     c = cfg.customers
     return {"sampled": c.initial, "to": c.scale_to, "factor": f}

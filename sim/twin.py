@@ -18,6 +18,9 @@ Every draw is keyed by the customer's hash (the streams ``twin.*``), so it does 
 depend on the row order, the sample or the arm. ``customers.sample`` keeps a share
 (0 < s <= 1) or a count (> 1) of the twin: the customers with the smallest
 seed-independent uniforms of their hash, so a smaller sample is part of a larger one.
+With ``customers.scale_to`` the sample is drawn afresh each replication instead
+(``scaled_sample``: stratified by RFM segment, a bootstrap when the twin is a panel of a
+larger chain), and sim.scaling scales the totals (docs/twin.md#a-chain-from-a-panel).
 
 Faults are reported on one line naming the file: missing, not Parquet, not a twin,
 written by another twin format, or missing columns.
