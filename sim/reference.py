@@ -400,6 +400,8 @@ class Customer(mesa.Agent):
         inten = (1.0 + g * progress ** b.goal_gradient_shape) / (1.0 + g / (b.goal_gradient_shape + 1.0))
         if self.rewards > 0:
             inten *= 1.0 + b.rewarded_behaviour * f
+        elif m.points.welcome_points:   # endowed progress: a first card begun with given points
+            inten *= 1.0 + b.endowed_progress * f * min(m.points.welcome_points / thr / (2.0 / 12.0), 1.0)
         in_reset = self.reset_until > m.day
         if in_reset:
             inten *= 1.0 - min(b.post_reward_dip * f, 0.95)
