@@ -401,7 +401,11 @@ class Customer(mesa.Agent):
         if self.rewards > 0:
             inten *= 1.0 + b.rewarded_behaviour * f
         elif m.points.welcome_points:   # endowed progress: a first card begun with given points
-            inten *= 1.0 + b.endowed_progress * f * min(m.points.welcome_points / thr / (2.0 / 12.0), 1.0)
+            mult = m.tier_multiplier[self.tier] if m.tiers else 1.0
+            per_order = m.points.earn_per_currency * mult * self.spend_shape / self.spend_rate + m.points.earn_per_order
+            given = m.points.welcome_points / max(per_order, 1e-12) / 2.0   # purchases' worth given, of 2
+            card = 12.0 * per_order / thr                                   # 12 over the purchases it needs
+            inten *= 1.0 + b.endowed_progress * f * min(given, 1.0) * min(card, 1.0)
         in_reset = self.reset_until > m.day
         if in_reset:
             inten *= 1.0 - min(b.post_reward_dip * f, 0.95)

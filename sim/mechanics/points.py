@@ -24,11 +24,15 @@ reference value (a 10% reward received at once) and shrinks with the value:
 * head start and endowed progress: welcome points on joining put customers further
   along their first card (the goal gradient), and a card begun with given points is
   a task already under way: until its first reward, intensity x (1 + endowed_progress
-  x f(v) x min(given share / (2/12), 1)). Kivetz, Urminsky & Zheng (2006) found a
+  x f(v) x min(1, purchases' worth given / 2) x min(1, 12 / purchases the card needs)).
+  Kivetz, Urminsky & Zheng (2006) found a
   12-stamp coffee card with 2 stamps given completed in about two thirds of the time
   of a 10-stamp card (the same ten purchases); the default reproduces that on the
   coffee card (tests/test_goal_gradient.py). Nunes & Dreze's (2006) car wash (19% vs
-  34% of cards completed) is held out to test it (``loyalsim evidence``).
+  34% of cards completed) is held out to test it (``loyalsim evidence``). Both gave
+  two purchases' worth on a card of ten or twelve; a smaller head start (welcome points
+  worth a fraction of one order's points) carries less of the effect, and on a longer
+  card the same pull, some three purchases, is shared over its length.
 * post-reward reset: right after a reward, intensity x (1 - post_reward_dip x f(v))
   and dropout x (1 + post_reward_dropout x f(v)) for post_reward_days (Kivetz
   et al. 2006: activity drops and defection risk peaks after a reward).
@@ -68,6 +72,22 @@ from sim.errors import ScenarioError
 from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import perceived, response
 from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
+
+# The head-start studies gave two purchases' worth of progress on cards of 10 and 12 purchases
+# (Nunes & Dreze's car wash: 2 of 10 stamps given; Kivetz et al.'s coffee card: 2 of 12). Their effect,
+# a first card finished in about two thirds of the time, is taken at its measured size for a head start
+# like theirs and not let grow outside it: it shrinks in proportion to a smaller head start (in the
+# purchases the customer's own buying takes to earn it: 50 welcome points where an order earns 150 are a
+# third of one) and to a longer card (its pull of some three purchases shared over all the card needs).
+MEASURED_HEAD_START = 2.0        # purchases' worth given
+MEASURED_CARD_PURCHASES = 12.0   # purchases the card needs
+
+
+def head_start_share(given_points, points_per_order, threshold):
+    """The share of the measured head-start effect a first card carries."""
+    per_order = np.maximum(points_per_order, 1e-12)
+    return (np.minimum(1.0, given_points / per_order / MEASURED_HEAD_START)
+            * np.minimum(1.0, MEASURED_CARD_PURCHASES * per_order / threshold))
 
 
 class Points(Mechanic):
@@ -132,8 +152,9 @@ class Points(Mechanic):
                                        "time of a 10-stamp card (the same 10 purchases; median about 10 vs 15 days); "
                                        "this size gives x1.5 at the coffee card's value (f about 0.53); range: "
                                        "x1.2 to x1.8. Nunes & Drèze 2006 (car wash) is held out to test it",
-                                       doc="first card's intensity x (1 + size x f(v) x min(given share / (2/12), 1)) "
-                                           "when the card starts with given points: a task already begun"),
+                                       doc="first card's intensity x (1 + size x f(v) x min(1, purchases' worth given / 2) "
+                                           "x min(1, 12 / purchases the card needs)) when the card starts with "
+                                           "given points: a task already begun"),
             "post_reward_dip": Effect(0.15, 0.0, 0.3, hi=1.0, grade="direction",
                                       source="Kivetz et al. 2006: post-reward resetting (size a seed "
                                       "assumption)", doc="intensity dip right after a reward, x f(v)"),
@@ -177,6 +198,9 @@ class Points(Mechanic):
         # the multiplier moves (a tier or a paid membership changes it)
         Column("_f", np.float64, 0.0),
         Column("_f_mult", np.float64, np.nan),
+        # the share of the measured head-start effect a customer's first card carries (head_start_share),
+        # on the same traits and multiplier as f
+        Column("_head_start", np.float64, 0.0),
     )
 
     @classmethod
@@ -195,9 +219,8 @@ class Points(Mechanic):
         else:
             self.cost_ratio = 1.0 if cfg.reward_type == "discount" else 1.0 - self.economics.gross_margin
         self.behave = cfg.behaviour
-        # endowed progress: the share of the first card given on joining, against the 2 of 12 it was sized at
-        given = cfg.welcome_points / self.threshold if self.threshold > 0 else 0.0
-        self._endowed = cfg.behaviour.endowed_progress * min(given / (2.0 / 12.0), 1.0)
+        # endowed progress: a first card begun with given points (its share per customer: head_start_share)
+        self._endowed = cfg.behaviour.endowed_progress if cfg.welcome_points > 0 and self.threshold > 0 else 0.0
         self.expire_months = cfg.expiry.months_after_earning
         n_lots = (self.expire_months + 1) if self.expire_months else 1
         self.n_lots = n_lots
@@ -305,14 +328,18 @@ class Points(Mechanic):
             mult = mult * self.subscription.earn_multiplier(idx)
         return mult
 
-    def reward_rate(self, idx, multiplier=None):
-        """(face value back per currency spent, days a customer's own buying takes to reach a reward)."""
+    def points_per_order(self, idx, multiplier=None):
+        """(points a customer's usual order earns, that order's basket)."""
         c = self.customers
         basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
         mult = self.multiplier(idx) if multiplier is None else multiplier
-        per_order = self.config.earn_per_currency * mult * basket + self.config.earn_per_order
+        return self.config.earn_per_currency * mult * basket + self.config.earn_per_order, basket
+
+    def reward_rate(self, idx, multiplier=None):
+        """(face value back per currency spent, days a customer's own buying takes to reach a reward)."""
+        per_order, basket = self.points_per_order(idx, multiplier)
         rate = per_order * self.value / basket
-        days = self.threshold / np.maximum(per_order * c.lam[idx], 1e-12)
+        days = self.threshold / np.maximum(per_order * self.customers.lam[idx], 1e-12)
         return rate, days
 
     def value_of(self, idx):
@@ -324,6 +351,9 @@ class Points(Mechanic):
             rate, days = self.reward_rate(s, multiplier=mult[stale])
             v = perceived(rate, days, self.customers.responsiveness[s], self.delay_half_days)
             self._f[s] = response(v, self.value_half)
+            if self._endowed:
+                per_order, _ = self.points_per_order(s, multiplier=mult[stale])
+                self._head_start[s] = head_start_share(self.config.welcome_points, per_order, self.threshold)
             self._f_mult[s] = mult[stale]
         return self._f[idx]
 
@@ -344,7 +374,7 @@ class Points(Mechanic):
         if b.rewarded_behaviour:
             inten *= 1.0 + b.rewarded_behaviour * f * (self.rewards[idx] > 0)
         if self._endowed:  # a first card begun with given points is a task already under way
-            inten *= 1.0 + self._endowed * f * (self.rewards[idx] == 0)
+            inten *= 1.0 + self._endowed * f * self._head_start[idx] * (self.rewards[idx] == 0)
         drop = 1.0 / (1.0 + b.switching_cost * f * np.minimum(held, 2.0))
         in_reset = self.reset_until[idx] > self.model.day
         if in_reset.any():
