@@ -301,6 +301,38 @@ def test_a_killed_run_resumes_and_ends_with_the_same_choice(tmp_path):
     assert (killed / "best.yaml").read_text() == (tmp_path / "fresh" / "best.yaml").read_text()
 
 
+@pytest.mark.slow
+def test_a_run_killed_inside_ask_resumes_with_the_same_proposals(tmp_path):
+    """A SIGKILL can land inside Optuna's ``ask``: the trial row is written, its parameters not yet. The
+    storage is put in that state by hand (from a finished run: trials 0-1 told, 2 asked, 3 created with
+    no parameter, none after), and the same command resumes it: the missing parameter is drawn by the
+    trial's own seeded sampler, so the run ends with the same document as an uninterrupted one."""
+    args = ["optimise", VIP, *TINY, "--vary", "programme.subscription.fee=20:1500", "--budget", "6", "--batch", "2",
+            *QUICK, "--json"]
+    fresh = invoke(*args, "--out", tmp_path / "fresh")
+    cut = tmp_path / "cut"
+    first = invoke(*args, "--out", cut)
+    assert fresh.returncode == 0 and first.returncode == 0, fresh.stderr + first.stderr
+    with sqlite3.connect(cut / "optuna.db") as con:
+        ids = dict(con.execute("select number, trial_id from trials"))
+        children = [t for (t,) in con.execute("select name from sqlite_master where type = 'table'")
+                    if t != "trials" and "trial_id" in [c[1] for c in con.execute(f"pragma table_info({t})")]]
+        gone = [(ids[n],) for n in ids if n >= 4]
+        for t in children:   # trials 4 and later never existed
+            con.executemany(f"delete from {t} where trial_id = ?", gone)
+        for i in (ids[2], ids[3]):   # asked, never told
+            con.execute("delete from trial_values where trial_id = ?", (i,))
+            con.execute("delete from trial_user_attributes where trial_id = ?", (i,))
+        con.execute("delete from trial_params where trial_id = ?", (ids[3],))   # killed inside ask
+        con.executemany("delete from trials where trial_id = ?", gone)
+        con.execute("update trials set state = 'RUNNING', datetime_complete = NULL where trial_id in (?, ?)",
+                    (ids[2], ids[3]))
+        assert con.execute("select count(*) from trial_params where trial_id = ?", (ids[3],)).fetchone()[0] == 0
+    resumed = invoke(*args, "--out", cut)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout) == json.loads(fresh.stdout)
+
+
 CLI_ARGS = ["optimise", VIP, *TINY, "--vary", "programme.subscription.fee=20:1500",
             "--vary", "programme.subscription.term=year,month", "--constraint", "programme_cost_per_member<=1e9",
             "--budget", "6", *QUICK]

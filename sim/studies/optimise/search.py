@@ -156,6 +156,14 @@ def _search(problem: Problem, evaluator, study, progress):
             study.ask(dists)
         batch = sorted((t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING),
                        key=lambda t: t.number)
+        if any(set(dists) - set(t.params) for t in batch):
+            # a run killed inside ``ask`` leaves a trial created before all its parameters were written:
+            # draw the missing ones now, by the trial's own sampler (seeded by its number, on the same
+            # trials told and running), so it proposes what the uninterrupted run did
+            for t in batch:
+                _complete_params(running_trial(study, t), dists, t.params)
+            batch = sorted((t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING),
+                           key=lambda t: t.number)
         designs = [problem.design_of(t.params) for t in batch]
         errors = [evaluator.check(d) for d in designs]
         ok = [i for i, e in enumerate(errors) if e is None]
@@ -184,6 +192,23 @@ def _search(problem: Problem, evaluator, study, progress):
                 trial.set_user_attr("error", e)
                 study.tell(batch[i].number, state=TrialState.FAIL)
     return study
+
+
+def _complete_params(trial, dists, have):
+    """Suggest, on a running trial, every parameter of ``dists`` it does not hold yet (Optuna's public
+    suggest calls, chosen by the distribution's kind)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    for name, d in dists.items():
+        if name in have:
+            continue
+        if isinstance(d, FloatDistribution):
+            trial.suggest_float(name, d.low, d.high, log=d.log, step=d.step)
+        elif isinstance(d, IntDistribution):
+            trial.suggest_int(name, d.low, d.high, log=d.log, step=d.step)
+        elif isinstance(d, CategoricalDistribution):
+            trial.suggest_categorical(name, d.choices)
+        else:  # the problem makes only these three kinds (Problem.distributions)
+            raise TypeError(f"no suggest call for a {type(d).__name__}")
 
 
 def _finite_violation(v: float) -> float:
