@@ -373,15 +373,30 @@ class Customer(mesa.Agent):
             self.add_qual(day, pts)
         self.points_refresh()
 
+    def points_earned_per_order(self, mult):
+        """Points this customer's usual order earns at a multiplier, within the caps."""
+        cfg = self.model.points
+        pts = cfg.earn_per_currency * mult * self.spend_shape / self.spend_rate + cfg.earn_per_order
+        if cfg.caps.per_order is not None:
+            pts = min(pts, cfg.caps.per_order)
+        if cfg.caps.per_month is not None:   # the month's cap over the month's orders, one at least
+            pts = min(pts, cfg.caps.per_month / max(self.lam * 365.25 / 12.0, 1.0))
+        return pts
+
+    def points_rate(self, mult):
+        """(face value back per currency spent, what an order can redeem; days to a reward)."""
+        cfg = self.model.points
+        basket = self.spend_shape / self.spend_rate
+        pts = self.points_earned_per_order(mult)
+        usable = min(pts, cfg.redemption.max_rewards_per_order * cfg.redemption.threshold)
+        orders = max(cfg.redemption.threshold / max(pts, 1e-12), 1.0)   # a reward is at least an order away
+        return usable * cfg.point_value / basket, orders / max(self.lam, 1e-12)
+
     def points_value(self):
         """f(v) of the points for this customer (sim.mechanics.value), at their tier's multiplier."""
         m = self.model
-        cfg = m.points
         mult = m.tier_multiplier[self.tier] if m.tiers else 1.0
-        basket = self.spend_shape / self.spend_rate
-        per_order = cfg.earn_per_currency * mult * basket + cfg.earn_per_order
-        rate = per_order * cfg.point_value / basket
-        days = cfg.redemption.threshold / max(per_order * self.lam, 1e-12)
+        rate, days = self.points_rate(mult)
         v = perceived(rate, days, self.responsiveness, m.cfg.response.delay_half_days)
         return float(response(v, m.cfg.response.value_half))
 
@@ -395,14 +410,16 @@ class Customer(mesa.Agent):
         thr = m.points.redemption.threshold
         held = self.balance + sum(p for _, p in self.pending)
         f = self.points_value()
+        # a pile beyond what the next order takes and a full card more has no reward ahead: neutral
+        piled = held / thr >= m.points.redemption.max_rewards_per_order + 1.0
         progress = min(held / thr, 1.0)
         g = b.goal_gradient * f   # averaging 1 over a card's progress (sim.mechanics.points)
-        inten = (1.0 + g * progress ** b.goal_gradient_shape) / (1.0 + g / (b.goal_gradient_shape + 1.0))
+        inten = 1.0 if piled else (1.0 + g * progress ** b.goal_gradient_shape) / (1.0 + g / (b.goal_gradient_shape + 1.0))
         if self.rewards > 0:
             inten *= 1.0 + b.rewarded_behaviour * f
         elif m.points.welcome_points:   # endowed progress: a first card begun with given points
             mult = m.tier_multiplier[self.tier] if m.tiers else 1.0
-            per_order = m.points.earn_per_currency * mult * self.spend_shape / self.spend_rate + m.points.earn_per_order
+            per_order = self.points_earned_per_order(mult)
             given = m.points.welcome_points / max(per_order, 1e-12) / 2.0   # purchases' worth given, of 2
             card = 12.0 * per_order / thr                                   # 12 over the purchases it needs
             inten *= 1.0 + b.endowed_progress * f * min(given, 1.0) * min(card, 1.0)
@@ -502,10 +519,8 @@ class Customer(mesa.Agent):
         for i in range(len(m.tier_thresholds)):
             x = w * (m.tier_discount[i] + (fee / basket if m.tier_free_delivery[i] else 0.0))
             if m.points and any(mu != 1.0 for mu in m.tier_multiplier):
-                cfg = m.points
-                per_order = cfg.earn_per_currency * m.tier_multiplier[i] * basket + cfg.earn_per_order
-                days = cfg.redemption.threshold / max(per_order * self.lam, 1e-12)
-                pv = perceived(per_order * cfg.point_value / basket, days, w, m.cfg.response.delay_half_days)
+                rate, days = self.points_rate(m.tier_multiplier[i])
+                pv = perceived(rate, days, w, m.cfg.response.delay_half_days)
                 base_points = pv if base_points is None else base_points
                 x += pv - base_points
             x += self.status_seeking / m.status_seek_mean * m.tier_status[i] * m.dilution[i] * b.status_worth

@@ -147,3 +147,20 @@ def test_a_head_start_buys_no_orders_outside_where_it_was_measured():
     # bound (0.5% of orders, ~140 at this size) is a third of the unbounded effect and four times the bounded
     assert added < 0.005 * base_orders, (added, base_orders)
     assert mean_lift(got["with"], "profit") < 0.0
+
+
+def test_points_an_order_cannot_redeem_buy_nothing():
+    """An order takes at most max_rewards_per_order rewards: points earned beyond that pile up unspent.
+    Found by the optimiser on simple_points.yaml: 1.8 points per EUR at 0.019 each earns about 2,700
+    points on a 1,500 order against one 500-point reward an order; customers were moved as by a 3.4%
+    rebate while the business could be asked for 0.6%, and the design "paid" +322k EUR. Paired on the
+    same customers, it must buy no more orders than a design that earns what an order can take (0.33
+    points per EUR, one reward an order, the same money back), beyond the small pull of a balance held
+    (switching cost): before, 986 orders against 104 at this size; now within a few dozen."""
+    V, E = "programme.points.point_value", "programme.points.earn_per_currency"
+    got = outcomes("simple_points.yaml", {"piles": {V: 0.019, E: 1.8}, "one_an_order": {V: 0.019, E: 0.33}},
+                   customers=5000, days=730)
+    base_orders = float(np.mean([o.baseline.metrics["orders"] for o in got["piles"]]))
+    piles, one = mean_lift(got["piles"], "orders"), mean_lift(got["one_an_order"], "orders")
+    assert piles < 1.5 * one + 0.002 * base_orders, (piles, one, base_orders)
+    assert mean_lift(got["piles"], "profit") < mean_lift(got["one_an_order"], "profit")

@@ -69,6 +69,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import ScenarioError
+from sim.time_units import TIME_UNITS
 from sim.mechanics.base import Column, Mechanic
 from sim.mechanics.value import perceived, response
 from sim.schema import Bool, Choice, Effect, Int, Num, NonNeg, Pos, Section
@@ -329,17 +330,31 @@ class Points(Mechanic):
         return mult
 
     def points_per_order(self, idx, multiplier=None):
-        """(points a customer's usual order earns, that order's basket)."""
+        """(points a customer's usual order earns, within the caps; that order's basket)."""
         c = self.customers
+        cfg = self.config
         basket = (c.spend_shape[idx] / c.spend_rate[idx]).astype(np.float64)
         mult = self.multiplier(idx) if multiplier is None else multiplier
-        return self.config.earn_per_currency * mult * basket + self.config.earn_per_order, basket
+        per_order = cfg.earn_per_currency * mult * basket + cfg.earn_per_order
+        if cfg.caps.per_order is not None:
+            per_order = np.minimum(per_order, cfg.caps.per_order)
+        if cfg.caps.per_month is not None:   # a month's cap shared by the month's orders (one at least)
+            per_order = np.minimum(per_order, cfg.caps.per_month / np.maximum(c.lam[idx] * TIME_UNITS["month"], 1.0))
+        return per_order, basket
 
     def reward_rate(self, idx, multiplier=None):
-        """(face value back per currency spent, days a customer's own buying takes to reach a reward)."""
+        """(face value back per currency spent, days a customer's own buying takes to reach a reward).
+
+        What comes back is what can be redeemed: an order takes at most max_rewards_per_order rewards,
+        so points an order earns beyond that pile up unspent and are worth nothing to the customer's
+        rate (a design earning 2,700 points an order against one 500-point reward an order gives back
+        a fifth of what its earn rate says), and a reward is at least one order away."""
         per_order, basket = self.points_per_order(idx, multiplier)
-        rate = per_order * self.value / basket
-        days = self.threshold / np.maximum(per_order * self.customers.lam[idx], 1e-12)
+        usable = np.minimum(per_order, self.config.redemption.max_rewards_per_order * self.threshold)
+        rate = usable * self.value / basket
+        # a reward is taken at an order: the next one at the soonest, however fast the points come
+        orders = np.maximum(self.threshold / np.maximum(per_order, 1e-12), 1.0)
+        days = orders / np.maximum(self.customers.lam[idx], 1e-12)
         return rate, days
 
     def value_of(self, idx):
@@ -364,6 +379,10 @@ class Points(Mechanic):
         b = self.behave
         f = self.value_of(idx)
         held = (self.balance[idx] + self.pending[idx]) / self.threshold  # rewards' worth held
+        # progress toward a reward; a balance that piles up beyond what the next order can take and a
+        # full card more (an order earns more than it may redeem) has no reward ahead to speed up
+        # toward: its gradient is neutral (1)
+        piled = held >= self.config.redemption.max_rewards_per_order + 1.0
         prog = np.minimum(held, 1.0)
         # the gradient moves purchases across a card (faster near a reward, slower just after it),
         # normalised to 1 on average over a card's progress: it reproduces Kivetz et al.'s
@@ -371,6 +390,8 @@ class Points(Mechanic):
         g = b.goal_gradient * f
         shape = b.goal_gradient_shape
         inten = (1.0 + g * (prog if shape == 1.0 else prog ** shape)) / (1.0 + g / (shape + 1.0))
+        if piled.any():
+            inten = np.where(piled, 1.0, inten)
         if b.rewarded_behaviour:
             inten *= 1.0 + b.rewarded_behaviour * f * (self.rewards[idx] > 0)
         if self._endowed:  # a first card begun with given points is a task already under way
