@@ -6,9 +6,11 @@ Who: members only (``sim.mechanics.enrolment`` decides who joins and when).
 Behaviour. Every effect is sized by what the points are worth to the customer
 (``sim.mechanics.value``): the face value they get back per unit of their own
 spend (point value x points per currency, tier and subscription multipliers
-included, plus points per order over their usual basket), discounted for the
-time their own buying takes to reach a reward, weighted by their price
-sensitivity (damped for heavy buyers). Each default size is the effect at the
+included, plus points per order over their usual basket), counting only what
+an order can redeem (at most max_rewards_per_order rewards an order, within the
+earn caps: points an order earns beyond that pile up and give nothing back),
+discounted for the time their own buying takes to reach a reward (one order at
+the soonest), weighted by their price sensitivity (damped for heavy buyers). Each default size is the effect at the
 reference value (a 10% reward received at once) and shrinks with the value:
 
 * goal gradient: purchase intensity x (1 + g progress^shape) / (1 + g / (shape + 1)),
