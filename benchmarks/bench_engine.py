@@ -47,7 +47,7 @@ def _present_days(customers, first_day, last_day):
     return int(np.clip(last_day - start, 0, None)[present].sum())
 
 
-def engine_worker(path, customers, days, start, seed):
+def engine_worker(path, customers, days, start, seed, settings=()):
     """One replication exactly as ``sim.work.simulate`` runs it, each phase timed
     (wall and CPU); prints one JSON line. Runs in its own process for a clean peak RSS."""
     sys.path.insert(0, str(ROOT))
@@ -58,7 +58,7 @@ def engine_worker(path, customers, days, start, seed):
     if start.startswith("twin="):  # a twin file (benchmarks/bench_twin.py makes one): its customers are the base
         over = [f"horizon_days={days}", "customers.start=twin", f"customers.twin={start[5:]}"]
         start = "twin"
-    sc = scenario.load(path, over)
+    sc = scenario.load(path, over + list(settings))
     phases = []
     hist = sc.cfg.customers.history_days if start == "mature" else 0
 
@@ -80,6 +80,7 @@ def engine_worker(path, customers, days, start, seed):
         phases.append({"phase": "programme arm" if model.mechanics else "baseline arm",
                        "seconds": time.perf_counter() - w, "cpu_seconds": time.process_time() - c,
                        "customer_days": _present_days(model.customers, 0, days),
+                       "orders": int(model.monthly["orders"].sum()),  # placed over the horizon
                        "mechanics": [m.name for m in model.mechanics]})
         return model
 
@@ -95,6 +96,7 @@ def engine_worker(path, customers, days, start, seed):
 def run_engine(path, args):
     cmd = [sys.executable, __file__, "--worker", str(path), "--customers", str(args.customers),
            "--days", str(args.days), "--start", args.start, "--seed", str(args.seed)]
+    cmd += [x for kv in args.set for x in ("--set", kv)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if res.returncode != 0:
         sys.exit(f"engine run failed:\n{res.stderr}")
@@ -136,12 +138,14 @@ def main(argv=None):
     ap.add_argument("--naive-days", type=int, default=365)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive model")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON document")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a scenario override for the engine runs (as loyalsim run --set), e.g. customers.history_days=365")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.start not in ("fresh", "mature") and not args.start.startswith("twin="):
         ap.error(f"--start {args.start}: allowed: fresh, mature, twin=FILE")
     if args.worker:
-        engine_worker(args.worker, args.customers, args.days, args.start, args.seed)
+        engine_worker(args.worker, args.customers, args.days, args.start, args.seed, args.set)
         return 0
 
     naive = None

@@ -148,7 +148,10 @@ class LoyaltyModel:
                 if n < rows or cfg.scale_to > rows:
                     cols = twin_file.scaled_sample(cols, n, self.seed_value, with_replacement=cfg.scale_to > rows)
             order = np.argsort(-cols["T_days"], kind="stable")  # rows by first purchase, as arrivals are
-            twin = meta, {k: v[order] for k, v in cols.items()}
+            for k in list(cols):  # column by column, each freed once reordered: the columns are never held twice
+                cols[k] = cols[k][order]
+            twin = meta, cols
+            del cols
             if order.size != n or meta.get("twin_id") != cfg.twin_id:
                 from sim.errors import DataError
                 raise DataError(f"customers.twin: {cfg.twin} changed since the scenario was loaded (now "
@@ -386,8 +389,9 @@ class LoyaltyModel:
         idx = np.concatenate([first_idx, repeat_idx]) if first_idx.size else repeat_idx
         if idx.size == 0:
             return idx
+        n_first = first_idx.size
         is_first = np.zeros(idx.size, dtype=bool)
-        is_first[: first_idx.size] = True
+        is_first[:n_first] = True
         uid = c.uid[idx]
         k = c.orders[idx]
         # Basket: Gamma(p, nu) for the customer's k-th order (Gamma-Gamma), times programme effects.
@@ -403,20 +407,23 @@ class LoyaltyModel:
         self.ledger.book(BASE, "sales", revenue, "revenue")
         self.ledger.book(BASE, "cost_of_goods", revenue * (1.0 - self.margin), "cost")
         # record the orders on the customers
-        c.orders[idx] += 1
+        # (each column read and written once: a fancy-index += gathers, adds and scatters, and the rows are
+        # customers spread over the whole base, so every gather is a cache miss)
+        c.orders[idx] = k + 1
         c.last_order_day[idx] = day
         slot = self._month_slot
         c.month_orders[slot, idx] += 1
         c.year_orders[idx] += 1
-        c.month_spend[slot, idx] += gross.astype(np.float32)
+        gross32 = gross.astype(np.float32)
+        c.month_spend[slot, idx] += gross32
         if day >= 0:
             c.horizon_orders[idx] += 1
-            c.horizon_spend[idx] += gross.astype(np.float32)
+            c.horizon_spend[idx] += gross32
             mo = self.calendar.month_of(day)
             s = self.monthly
             s["orders"][mo] += idx.size
-            s["first_orders"][mo] += first_idx.size
-            s["repeat_orders"][mo] += idx.size - first_idx.size
+            s["first_orders"][mo] += n_first
+            s["repeat_orders"][mo] += idx.size - n_first
             s["revenue"][mo] += revenue
             s["discounts"][mo] += float(orders.discount.sum())
             s["rewards_face"][mo] += float(orders.reward.sum())
@@ -428,26 +435,34 @@ class LoyaltyModel:
         wait = self.streams["purchase"].exponential(uid, k + 1)
         # a first order happens as the customer arrives, at the start of the day, so the
         # clock to the next order already runs today (as the dropout clock does)
-        wait[is_first] -= c.rate[idx[is_first]] * self._day_scale
-        c.purchase_budget[idx] = np.where(is_first, wait, c.purchase_budget[idx] + wait)
+        if n_first:
+            wait[is_first] -= c.rate[idx[is_first]] * self._day_scale
+            c.purchase_budget[idx] = np.where(is_first, wait, c.purchase_budget[idx] + wait)
+        else:  # repeat orders only (most batches): no masks
+            wait += c.purchase_budget[idx]
+            c.purchase_budget[idx] = wait
         for m in self.mechanics:
             m.after_orders(orders)
         if self.order_observer is not None:  # tests read the orders themselves (off otherwise)
             self.order_observer(orders)
         # BG/NBD: after each repeat order the customer may drop out (not after the first)
-        rep = idx[~is_first]
-        rep = rep[c.p_drop[rep] > 0]
+        rep = idx[n_first:]  # the first orders lead the batch
+        p_drop = c.p_drop[rep]
+        bgnbd = p_drop > 0
+        if not bgnbd.all():
+            rep, p_drop = rep[bgnbd], p_drop[bgnbd]
         if rep.size:
             # The per-order dropout is divided by the programme's intensity effect, so that
             # buying more often does not by itself shorten a customer's life in calendar
             # time (in plain BG/NBD every order is a chance to leave). Baseline: unchanged.
-            p = c.p_drop[rep].astype(np.float64) * c.dropout_mult[rep]
+            p = p_drop.astype(np.float64) * c.dropout_mult[rep]
             if self.mechanics:
                 p /= np.maximum(c.intensity_mult[rep] * self._day_scale, 1e-6)
             p = np.minimum(p, 1.0)
             with np.errstate(divide="ignore"):
-                c.dropout_budget[rep] += np.log1p(-p)
-            gone = rep[c.dropout_budget[rep] <= 0]
+                life = c.dropout_budget[rep] + np.log1p(-p)
+            c.dropout_budget[rep] = life
+            gone = rep[life <= 0]
             if gone.size:
                 self._drop_out(gone)
         return idx

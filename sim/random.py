@@ -31,11 +31,12 @@ _SUB = 256  # sub-draws per counter (rejection attempts, paired uniforms)
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijection on uint64 with full avalanche."""
-    x = x ^ (x >> _U64(30))
-    x = x * _M1
-    x = x ^ (x >> _U64(27))
-    x = x * _M2
-    return x ^ (x >> _U64(31))
+    x = x ^ (x >> _U64(30))  # a new array: the input is left alone; the rest works in place
+    x *= _M1
+    x ^= x >> _U64(27)
+    x *= _M2
+    x ^= x >> _U64(31)
+    return x
 
 
 def stream_key(seed: int, name: str) -> int:
@@ -54,23 +55,40 @@ class Stream:
         self.key = _U64(stream_key(seed, name))
 
     def bits(self, uid, counter) -> np.ndarray:
-        uid = np.asarray(uid, dtype=np.uint64)
-        counter = np.atleast_1d(np.asarray(counter, dtype=np.uint64))
+        return self._bits(self._key_hash(uid), counter)
+
+    def _key_hash(self, uid) -> np.ndarray:
+        """The first half of ``bits``: the uid mixed with the stream's key (shared by every counter of a uid)."""
         # uint64 array arithmetic wraps silently (0-d scalars would warn, hence atleast_1d)
-        h = _mix(np.atleast_1d(uid) ^ self.key)
+        return _mix(np.atleast_1d(np.asarray(uid, dtype=np.uint64)) ^ self.key)
+
+    @staticmethod
+    def _bits(h, counter) -> np.ndarray:
+        """The second half of ``bits``, from the key hash ``h`` of the uids."""
+        counter = np.atleast_1d(np.asarray(counter, dtype=np.uint64))
         return _mix(h + (counter + _U64(1)) * _GOLDEN)
+
+    @staticmethod
+    def _to_unit(b) -> np.ndarray:
+        """The top 53 bits of ``b`` (consumed) as a float64 on the open interval (0, 1)."""
+        b >>= _U64(11)
+        u = b.astype(np.float64)
+        u += 0.5
+        u *= _TWO_M53
+        return u
 
     def uniform(self, uid, counter) -> np.ndarray:
         """Uniform on the open interval (0, 1), float64."""
-        b = self.bits(uid, np.asarray(counter, dtype=np.uint64) * _U64(_SUB))
-        return ((b >> _U64(11)).astype(np.float64) + 0.5) * _TWO_M53
+        return self._to_unit(self.bits(uid, np.asarray(counter, dtype=np.uint64) * _U64(_SUB)))
 
     def _sub_uniform(self, uid, counter, sub: int) -> np.ndarray:
         c = np.asarray(counter, dtype=np.uint64) * _U64(_SUB) + _U64(sub)
-        return ((self.bits(uid, c) >> _U64(11)).astype(np.float64) + 0.5) * _TWO_M53
+        return self._to_unit(self.bits(uid, c))
 
     def exponential(self, uid, counter) -> np.ndarray:
-        return -np.log(self.uniform(uid, counter))
+        u = self.uniform(uid, counter)
+        np.log(u, out=u)
+        return np.negative(u, out=u)
 
     def normal(self, uid, counter) -> np.ndarray:
         return ndtri(self.uniform(uid, counter))
@@ -116,13 +134,18 @@ class Stream:
         c = 1.0 / np.sqrt(9.0 * d)
         out = np.empty(n)
         todo = np.arange(n)
+        # every sub-draw of a uid shares the first half of the hash: mixed once, not once per sub-draw
+        h = np.broadcast_to(self._key_hash(uid), (n,))
+        base = counter * _U64(_SUB)
+        h_todo, base_todo, c_todo, dt = h, base, c, d  # the first attempt is everyone's: no gathers
         for attempt in range((_SUB - 2) // 2):
             if todo.size == 0:
                 break
-            x = ndtri(self._sub_uniform(uid[todo], counter[todo], 2 * attempt))
-            u = self._sub_uniform(uid[todo], counter[todo], 2 * attempt + 1)
-            v = (1.0 + c[todo] * x) ** 3
-            dt = d[todo]
+            if attempt:
+                h_todo, base_todo, c_todo, dt = h[todo], base[todo], c[todo], d[todo]
+            x = ndtri(self._to_unit(self._bits(h_todo, base_todo + _U64(2 * attempt))))
+            u = self._to_unit(self._bits(h_todo, base_todo + _U64(2 * attempt + 1)))
+            v = (1.0 + c_todo * x) ** 3
             with np.errstate(invalid="ignore", divide="ignore"):
                 ok = (v > 0) & (np.log(u) < 0.5 * x * x + dt - dt * v + dt * np.log(np.where(v > 0, v, 1.0)))
             out[todo[ok]] = (dt * v)[ok]
@@ -131,7 +154,7 @@ class Stream:
             out[todo] = a[todo]
         if boost.any():
             b = np.flatnonzero(boost)
-            u = self._sub_uniform(uid[b], counter[b], _SUB - 1)
+            u = self._to_unit(self._bits(h[b], base[b] + _U64(_SUB - 1)))
             out[b] *= u ** (1.0 / shape[b])
         return out
 
@@ -165,6 +188,12 @@ def _quantile(shape: float, u: np.ndarray) -> np.ndarray:
     pos = u * _TABLE_STEPS
     i = pos.astype(np.int64)
     inside = (i >= 1) & (i < _TABLE_STEPS - 1)
+    if inside.all():  # the usual batch: no draw in the outermost steps, so no masks
+        lo = table[i]
+        pos -= i
+        pos *= table[i + 1] - lo
+        pos += lo
+        return pos
     out = np.empty(u.size)
     ii = i[inside]
     frac = pos[inside] - ii

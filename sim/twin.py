@@ -114,7 +114,9 @@ def scaled_sample(cols: dict, n: int, seed: int, with_replacement: bool) -> dict
     Returns the sampled columns with ``draw_key`` (the key of each agent's draws) added.
     """
     h = cols["customer_hash"].astype(np.uint64)
-    seg = np.asarray(cols["segment"]).astype(str)
+    seg = np.asarray(cols["segment"])
+    if seg.dtype.kind != "U":
+        seg = seg.astype(str)
     names, code = np.unique(seg, return_inverse=True)
     sizes = np.bincount(code, minlength=names.size)
     quota = n * sizes / sizes.sum()
@@ -166,12 +168,11 @@ def draw_keys(hashes: np.ndarray, copy: np.ndarray) -> np.ndarray:
 def read(path, sample=None) -> tuple[dict, dict]:
     """(metadata, columns as numpy arrays) of the twin's sampled rows."""
     meta = describe(path)
-    table = _parquet(path).read(columns=list(REQUIRED))
-    cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in REQUIRED}
-    del table
-    for name, values in cols.items():  # kept for the run (load's cache): half the memory in float32
-        if values.dtype == np.float64:
-            cols[name] = values.astype(np.float32)
+    f = _parquet(path)
+    # one column at a time, each copied out of Arrow's memory, so a million customers' file is never in
+    # memory twice; float64 columns become float32 (half the memory of the columns the launch base reads)
+    cols = {name: _column(f.read(columns=[name]).column(0)) for name in REQUIRED}
+    _release_arrow_memory()
     rows = sample_rows(cols["customer_hash"].astype(np.uint64), sample)
     if rows.size < cols["x"].size:
         cols = {k: v[rows] for k, v in cols.items()}
@@ -181,6 +182,30 @@ def read(path, sample=None) -> tuple[dict, dict]:
         raise DataError(f"customers.twin: {path}: {int(bad.sum())} rows with a posterior outside its range "
                         "(rates and shapes > 0, p_alive in [0, 1]); run loyalsim calibrate again")
     return meta, cols
+
+
+def _column(chunked) -> np.ndarray:
+    """A twin column as a numpy array of its own (no view of Arrow's buffers). Text (the RFM segment)
+    becomes a fixed-width str array through a dictionary of its few distinct values: a million
+    Python string objects would cost more memory than the float columns and seconds to compare."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    if (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and not arr.null_count:
+        enc = pc.dictionary_encode(arr)
+        names = np.asarray(enc.dictionary.to_pylist(), dtype=str)
+        return names[enc.indices.to_numpy()]
+    values = arr.to_numpy(zero_copy_only=False)
+    if values.dtype == np.float64:
+        return values.astype(np.float32)
+    return values.copy() if values.base is not None else values
+
+
+def _release_arrow_memory():
+    """Hand Arrow's freed reading buffers back to the system (its allocator keeps them otherwise, and a
+    million customers' file is some hundred MB the run would carry as resident memory)."""
+    import pyarrow as pa
+    pa.default_memory_pool().release_unused()
 
 
 def load(path, sample=None) -> tuple[dict, dict]:
@@ -193,7 +218,9 @@ def fill(c, idx, scenario, streams, meta, t, launch_month: int):
     cfg = scenario.cfg.customers
     h = (t["draw_key"] if "draw_key" in t else t["customer_hash"]).astype(np.uint64)
     seg_names = [s.name for s in cfg.segments]
-    names = np.asarray(t["segment"]).astype(str)
+    names = np.asarray(t["segment"])
+    if names.dtype.kind != "U":  # read gives a str array already (a copy of a million names is 44 MB)
+        names = names.astype(str)
     seg = np.zeros(idx.size, dtype=np.int16)
     for i, name in enumerate(seg_names):
         seg[names == name] = i  # the twin's RFM segments map onto scenario segments of the same name

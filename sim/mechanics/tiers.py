@@ -174,7 +174,6 @@ class Tiers(Mechanic):
         self.dilution_factor = np.ones(self.n_levels)
         self._status_seek_mean = float(self.customers.status_seeking[: self.customers.n].mean() or 1.0)
         self._money = _has_money(cfg)
-        self._money_known = False  # _money_worth is filled for the whole base the first time it is needed
         months = model.n_months
         self.monthly = {f"tier_{x.name}": np.zeros(months) for x in lv}
         self.monthly.update(upgrades=np.zeros(months), downgrades=np.zeros(months))
@@ -225,9 +224,8 @@ class Tiers(Mechanic):
         c = self.customers
         out = np.zeros((idx.size, self.n_levels))
         if self._money:
-            if not self._money_known:  # every customer at once, the first time (later arrivals as they come)
-                self._money_known = True
-                self._money_worth[:, : c.n] = self._money_worth_of(np.arange(c.n)).T
+            # each customer's the first time they are asked about (a pure function of fixed traits, so it is
+            # the same whenever it is computed): a run asks about the members who move, not the whole base
             known = self._money_worth[:, idx].T  # customers x levels (a copy)
             todo = np.isnan(known[:, 0])
             if todo.any():
